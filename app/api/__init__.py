@@ -1,0 +1,49 @@
+"""REST API (flask-smorest): thin views over the services."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from app.services import auth
+from app.services.context import Actor
+from app.services.errors import Unauthenticated
+from app.services.platform import Platform
+
+
+def platform() -> Platform:
+    return current_app.extensions["platform"]
+
+
+def current_actor() -> Actor:
+    """The caller, from a Bearer token or (browser) the session cookie; 401 otherwise."""
+    if "actor" in g:
+        return g.actor
+    header = request.headers.get("Authorization", "")
+    user_id = None
+    if header.lower().startswith("bearer "):
+        user_id = auth.user_id_from_token(header[7:].strip(), platform().settings.SECRET_KEY)
+    else:
+        from flask import session
+
+        user_id = session.get("user_id")
+    if user_id is None:
+        raise Unauthenticated("Bitte melden Sie sich an.", code="unauthenticated")
+    with platform().db.unit_of_work() as s:
+        g.actor = auth.actor_for(s, int(user_id))
+    return g.actor
+
+
+PUBLIC = ("/api/auth/", "/api/openapi.json", "/api/docs")
+
+
+def require_login() -> None:
+    """Authenticate every API call before its body is even parsed (401 before 422)."""
+    if request.path.startswith("/api/") and not request.path.startswith(PUBLIC):
+        current_actor()
+
+
+def register(api) -> None:  # noqa: ANN001
+    from . import auth_views, definitions, incidents, instances, messages, tasks
+
+    for module in (auth_views, definitions, instances, tasks, messages, incidents):
+        api.register_blueprint(module.blp)

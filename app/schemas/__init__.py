@@ -1,0 +1,152 @@
+"""Marshmallow schemas of the REST API (German error messages for the common cases)."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+REQUIRED = {"required": "Pflichtfeld fehlt.", "null": "Darf nicht leer sein."}
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TokenRequest(Strict):
+    username = fields.String(required=True, validate=validate.Length(1, 80), error_messages=REQUIRED)
+    password = fields.String(required=True, validate=validate.Length(1, 200), error_messages=REQUIRED)
+
+
+class TokenResponse(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class Problem(Schema):
+    code = fields.String()
+    message = fields.String()
+    errors = fields.List(fields.Dict())
+
+
+class PageArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(1, 200))
+
+
+class InstanceListArgs(PageArgs):
+    process_key = fields.String(validate=validate.Length(max=120))
+    status = fields.String(validate=validate.OneOf(
+        ["running", "completed", "error", "incident", "suspended", "terminated"]))
+    municipality = fields.String(validate=validate.Length(max=8))
+
+
+class TaskListArgs(PageArgs):
+    scope = fields.String(load_default="groups", validate=validate.OneOf(["mine", "groups"]))
+    process_key = fields.String(validate=validate.Length(max=120))
+    municipality = fields.String(validate=validate.Length(max=8))
+    due_before = fields.AwareDateTime(default_timezone=None)
+
+
+class InstanceCreate(Strict):
+    process_key = fields.String(required=True, validate=validate.Length(1, 120),
+                                error_messages=REQUIRED)
+    business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TaskComplete(Strict):
+    data = fields.Dict(keys=fields.String(), required=True, error_messages=REQUIRED)
+
+
+class MessageSend(Strict):
+    correlation = fields.Dict(keys=fields.String(), load_default=dict)
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TaskBrief(Schema):
+    id = fields.String()
+    instance_id = fields.Integer()
+    process_key = fields.String()
+    name = fields.String()
+    title = fields.String()
+    candidate_group = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    municipality_ags = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    follow_up_at = fields.DateTime(allow_none=True)
+
+
+class TaskDetail(TaskBrief):
+    form_schema = fields.Dict(allow_none=True)
+    ui_schema = fields.Dict(allow_none=True)
+    data = fields.Dict()
+    documentation = fields.String(allow_none=True)
+    instance_status = fields.String()
+
+
+class TaskPage(Schema):
+    items = fields.List(fields.Nested(TaskBrief))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class InstanceSummary(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    business_key = fields.String(allow_none=True)
+    municipality_ags = fields.String(allow_none=True)
+    status = fields.String()
+    version = fields.Integer()
+    error_message = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    next_timer_at = fields.DateTime(allow_none=True)
+
+
+class InstancePage(Schema):
+    items = fields.List(fields.Nested(InstanceSummary))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class InstanceDetail(InstanceSummary):
+    definition = fields.Dict()
+    current_tasks = fields.List(fields.Dict())
+    data = fields.Dict()
+    history = fields.List(fields.Dict())
+
+
+class CompleteResult(Schema):
+    task = fields.Nested(TaskBrief)
+    instance = fields.Dict()
+
+
+class DefinitionSchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    content_hash = fields.String()
+    starter_groups = fields.List(fields.String())
+    deployed_at = fields.DateTime()
+
+
+class DeployResult(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    id = fields.Integer()
+    created = fields.Boolean()
+
+
+class MessageResult(Schema):
+    instance_id = fields.Integer()
+    status = fields.String()

@@ -1,0 +1,172 @@
+"""Incremental persistence of a running workflow.
+
+A workflow is stored as one row per task (its serialiser dict, data as a delta against the
+parent) plus a small metadata document (workflow data, correlations, subprocess headers). A save
+writes only tasks whose state, children or data may have changed since the last load/save:
+
+* tasks not yet finished are always rewritten (they are few: the live tokens and predictions);
+* finished tasks are rewritten only when their signature (state, last state change, children)
+  differs from the one recorded at load time — comparing a tuple, never serialising them.
+
+Finished history therefore costs nothing per step, whatever its length.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from .serializer import dumps, serializer
+
+FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
+
+
+class NotSerializable(Exception):
+    """A task holds data that cannot be stored as JSON (e.g. a script put a function there)."""
+
+    def __init__(self, task_name: str, detail: str):
+        super().__init__(
+            f"Die Daten der Aufgabe „{task_name}“ lassen sich nicht speichern ({detail}). "
+            "Skripte dürfen nur Texte, Zahlen, Wahrheitswerte, Listen und Objekte ablegen.")
+        self.task_name = task_name
+
+
+@dataclass
+class TaskRow:
+    id: str
+    workflow_id: str
+    seq: int
+    spec_name: str
+    state: int
+    payload: str
+
+
+@dataclass
+class Changes:
+    upserts: list[TaskRow] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    meta: str = "{}"
+    next_seq: int = 0
+
+
+def _signature(task) -> tuple:  # noqa: ANN001
+    return (task.state, task.last_state_change, tuple(task._children))
+
+
+def _all_workflows(workflow: BpmnWorkflow):  # noqa: ANN202
+    yield "", workflow
+    for sp_id, sp in workflow.subprocesses.items():
+        yield str(sp_id), sp
+
+
+def _workflow_header(workflow, registry) -> dict:  # noqa: ANN001
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "root": str(workflow.task_tree.id),
+    }
+
+
+def collect_changes(workflow: BpmnWorkflow) -> Changes:
+    """What must be written for this workflow since it was loaded or last saved."""
+    s = serializer()
+    registry = s.registry
+    sigs: dict = getattr(workflow, "_fp_sigs", {})
+    seqs: dict = getattr(workflow, "_fp_seqs", {})
+    next_seq: int = getattr(workflow, "_fp_next_seq", 0)
+    changes = Changes()
+    seen: set = set()
+    subprocesses = {}
+    for wf_id, wf in _all_workflows(workflow):
+        if wf_id:
+            header = _workflow_header(wf, registry)
+            header.update(parent_task_id=str(wf.parent_task_id), spec=wf.spec.name)
+            subprocesses[wf_id] = header
+        for task_id, task in wf.tasks.items():
+            seen.add(task_id)
+            sig = _signature(task)
+            if task.state & FINISHED and sigs.get(task_id) == sig:
+                continue
+            try:
+                payload = dumps(registry.convert(task))
+            except (TypeError, ValueError) as exc:
+                raise NotSerializable(task.task_spec.bpmn_name or task.task_spec.name, str(exc)) from exc
+            if task_id not in seqs:
+                seqs[task_id] = next_seq
+                next_seq += 1
+            changes.upserts.append(
+                TaskRow(
+                    id=str(task_id),
+                    workflow_id=wf_id,
+                    seq=seqs[task_id],
+                    spec_name=task.task_spec.name,
+                    state=task.state,
+                    payload=payload,
+                )
+            )
+            sigs[task_id] = sig
+    for gone in set(sigs) - seen:
+        changes.deletes.append(str(gone))
+        sigs.pop(gone, None)
+        seqs.pop(gone, None)
+    meta = _workflow_header(workflow, registry)
+    meta["bpmn_events"] = registry.convert(workflow.bpmn_events)
+    meta["subprocesses"] = subprocesses
+    changes.meta = dumps(meta)
+    changes.next_seq = next_seq
+    workflow._fp_sigs = sigs
+    workflow._fp_seqs = seqs
+    workflow._fp_next_seq = next_seq
+    return changes
+
+
+def restore_workflow(spec, subprocess_specs, meta_json: str, rows, script_engine) -> BpmnWorkflow:  # noqa: ANN001
+    """Rebuild a workflow from its metadata and task rows (any order; sorted by seq here).
+
+    `rows` are objects with id, workflow_id, seq and payload attributes.
+    """
+    meta = json.loads(meta_json)
+    ordered = sorted(rows, key=lambda r: r.seq)
+    by_wf: dict[str, dict] = {}
+    for row in ordered:
+        by_wf.setdefault(row.workflow_id, {})[row.id] = json.loads(row.payload)
+    subprocesses = {}
+    for sp_id, header in meta.get("subprocesses", {}).items():
+        sp = dict(header)
+        sp["tasks"] = by_wf.get(sp_id, {})
+        sp["typename"] = "BpmnSubWorkflow"
+        subprocesses[sp_id] = sp
+    dct = {
+        "typename": "BpmnWorkflow",
+        "spec": spec,
+        "subprocess_specs": subprocess_specs,
+        "tasks": by_wf.get("", {}),
+        "root": meta["root"],
+        "last_task": meta.get("last_task"),
+        "success": meta.get("success", True),
+        "completed": meta.get("completed", False),
+        "data": meta.get("data", {}),
+        "correlations": meta.get("correlations", {}),
+        "bpmn_events": meta.get("bpmn_events", []),
+        "subprocesses": subprocesses,
+    }
+    workflow = serializer().from_dict(dct)
+    workflow.script_engine = script_engine
+    sigs, seqs = {}, {}
+    for row in ordered:
+        uid = UUID(row.id)
+        seqs[uid] = row.seq
+    for _wf_id, wf in _all_workflows(workflow):
+        for task_id, task in wf.tasks.items():
+            sigs[task_id] = _signature(task)
+    workflow._fp_sigs = sigs
+    workflow._fp_seqs = seqs
+    workflow._fp_next_seq = (ordered[-1].seq + 1) if ordered else 0
+    return workflow

@@ -1,0 +1,44 @@
+"""Who is acting: the authenticated user as the services see it (no Flask objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STAFF_GROUPS = frozenset({
+    "sachbearbeitung", "gutachter", "spitzenverband", "bewilligung", "prozessverantwortliche",
+    "admin",
+})
+ROLES = (
+    "kommune", "sachbearbeitung", "gutachter", "spitzenverband", "bewilligung",
+    "prozessverantwortliche", "admin",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+    municipalities: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.groups
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff of the Land and the KDLZ see cases of all municipalities (ministries only
+        those they were asked about)."""
+        return bool(self.groups & STAFF_GROUPS)
+
+    @property
+    def is_ressort(self) -> bool:
+        return any(g.startswith("ressort-") for g in self.groups)
+
+    def can_see_municipality(self, ags: str | None) -> bool:
+        if self.is_staff:
+            return True
+        return ags is not None and ags in self.municipalities
+
+
+SYSTEM = Actor(user_id=None, username="system", groups=frozenset({"admin"}))

@@ -1,0 +1,106 @@
+"""Deploying process definitions: parse, validate, version by content hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.engine.parser import DefinitionInvalid, ParsedDefinition, parse_definitions
+from app.engine.serializer import spec_to_json
+from app.models import ProcessDefinition
+
+from . import audit
+from .context import SYSTEM, Actor
+from .errors import Forbidden, Invalid, NotFound
+from .platform import Platform
+
+DEPLOYERS = {"prozessverantwortliche", "admin"}
+MAX_FILES = 50
+
+
+def deploy_files(platform: Platform, actor: Actor, files: dict[str, bytes]) -> list[dict]:
+    """Deploy uploaded BPMN/DMN/form files; returns one entry per process (new or unchanged)."""
+    if not (actor.groups & DEPLOYERS):
+        raise Forbidden("Nur Prozessverantwortliche dürfen Prozesse bereitstellen.")
+    if not files:
+        raise Invalid("Es wurden keine Dateien übergeben.", code="no_files",
+                      errors=[{"path": "/files", "message": "Mindestens eine Datei ist nötig."}])
+    if len(files) > MAX_FILES:
+        raise Invalid(f"Höchstens {MAX_FILES} Dateien je Bereitstellung.", code="too_many_files")
+    known = platform.operator_names()
+    try:
+        parsed = parse_definitions(files, platform.form_lookup, known)
+    except DefinitionInvalid as exc:
+        raise Invalid(
+            "Die Prozessdefinition ist ungültig.", code="definition_invalid",
+            errors=[_problem(p) for p in exc.problems],
+        ) from exc
+    with platform.db.unit_of_work() as session:
+        return [_store(session, actor, d) for d in parsed]
+
+
+def deploy_directory(platform: Platform, directory: str | None = None) -> list[dict]:
+    """Deploy everything under processes/ (CLI and start-up)."""
+    root = Path(directory or platform.settings.PROCESSES_DIR)
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*")) if p.suffix in (".bpmn", ".dmn") and p.is_file()
+    }
+    return deploy_files(platform, SYSTEM, files) if files else []
+
+
+def _problem(p) -> dict:  # noqa: ANN001
+    path = f"/files/{p.file}" + (f"#{p.element_id}" if p.element_id else "")
+    return {"path": path, **p.as_dict()}
+
+
+def _store(session: Session, actor: Actor, d: ParsedDefinition) -> dict:
+    existing = session.scalar(
+        select(ProcessDefinition).where(
+            ProcessDefinition.key == d.key, ProcessDefinition.content_hash == d.content_hash
+        )
+    )
+    if existing is not None:
+        return {"key": d.key, "version": existing.version, "id": existing.id, "created": False}
+    version = (session.scalar(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == d.key)
+    ) or 0) + 1
+    row = ProcessDefinition(
+        key=d.key, version=version, name=d.name, content_hash=d.content_hash,
+        sources=d.sources, forms=d.forms, spec_json=spec_to_json(d.spec, d.subprocess_specs),
+        starter_groups=d.starter_groups, deployed_by_id=actor.user_id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "definition.deployed", "process_definition", row.id,
+                 after=f"v{version}", details={"key": d.key, "hash": d.content_hash})
+    return {"key": d.key, "version": version, "id": row.id, "created": True}
+
+
+def latest(session: Session, key: str) -> ProcessDefinition:
+    row = session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc()).limit(1)
+    )
+    if row is None:
+        raise NotFound(f"Prozess „{key}“ ist nicht bereitgestellt.", code="definition_not_found")
+    return row
+
+
+def list_definitions(platform: Platform, actor: Actor) -> list[ProcessDefinition]:
+    with platform.db.unit_of_work() as session:
+        rows = session.scalars(
+            select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
+        ).all()
+        return list(rows)
+
+
+def can_start(actor: Actor, definition: ProcessDefinition) -> bool:
+    if actor.is_admin:
+        return True
+    groups = set(definition.starter_groups or [])
+    if not groups:
+        return actor.is_staff
+    return bool(groups & actor.groups)

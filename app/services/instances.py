@@ -1,0 +1,234 @@
+"""Process instances: start, step, persist incrementally, and keep the projections in sync.
+
+Every use case runs in one transaction. Writers first *claim* the instance by bumping its
+version counter with `UPDATE … WHERE version = :seen`; a concurrent writer that saw the same
+version updates no row and gets 409 without having changed anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.engine import store
+from app.engine.runtime import EngineError, NotWaiting, Snapshot
+from app.models import (
+    EngineTask,
+    HumanTask,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    ServiceJob,
+)
+
+from . import audit, outbox
+from .context import Actor
+from .errors import Conflict
+from .platform import Platform
+
+ACTIVE = ("running",)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Loaded:
+    instance: ProcessInstance
+    definition: ProcessDefinition
+    workflow: object
+    persisted: set[str]
+
+
+def claim(session: Session, instance: ProcessInstance) -> None:
+    """Bump the version iff nobody else did since we read it; else 409, nothing changed."""
+    result = session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == instance.id, ProcessInstance.version == instance.version)
+        .values(version=ProcessInstance.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            "Der Vorgang wurde zwischenzeitlich von jemand anderem geändert. "
+            "Bitte laden Sie ihn neu.", code="concurrent_modification")
+    instance.version += 1
+    session.expire(instance, ["version"])
+    instance.version  # noqa: B018 - reload the bumped value
+
+
+def load(platform: Platform, session: Session, instance: ProcessInstance) -> Loaded:
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    spec, subs = platform.specs.get(definition.id, lambda: definition.spec_json)
+    rows = session.execute(
+        select(EngineTask.id, EngineTask.workflow_id, EngineTask.seq, EngineTask.payload)
+        .where(EngineTask.instance_id == instance.id)
+    ).all()
+    workflow = store.restore_workflow(
+        spec, subs, instance.engine_meta, rows, platform.runtime.script_engine)
+    return Loaded(instance, definition, workflow, {r.id for r in rows})
+
+
+def start(platform: Platform, session: Session, actor: Actor, definition: ProcessDefinition,
+          business_key: str | None, municipality_ags: str | None, data: dict) -> ProcessInstance:
+    instance = ProcessInstance(
+        definition_id=definition.id, process_key=definition.key, business_key=business_key,
+        municipality_ags=municipality_ags, status="running", created_by_id=actor.user_id,
+        engine_meta="{}",
+    )
+    session.add(instance)
+    session.flush()
+    spec, subs = platform.specs.get(definition.id, lambda: definition.spec_json)
+    workflow = platform.runtime.new_workflow(spec, subs)
+    start_data = dict(data)
+    start_data.update(
+        instance_id=instance.id, business_key=business_key, municipality_ags=municipality_ags)
+    workflow.task_tree.data.update(start_data)
+    for child in workflow.task_tree.children:
+        child.data.update(start_data)
+    loaded = Loaded(instance, definition, workflow, set())
+    audit.record(session, actor, "instance.started", "process_instance", instance.id,
+                 instance_id=instance.id, after="running",
+                 details={"process_key": definition.key, "version": definition.version})
+    advance(platform, session, actor, loaded, lambda wf: platform.runtime.step(wf))
+    return instance
+
+
+def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, action,  # noqa: ANN001
+            completed_task_id: str | None = None) -> Snapshot | None:
+    """Run an engine action, then persist what changed and sync the projections."""
+    instance = loaded.instance
+    before = instance.status
+    error: EngineError | None = None
+    try:
+        action(loaded.workflow)
+    except EngineError as exc:
+        error = exc
+    except NotWaiting as exc:
+        raise Conflict(str(exc), code="not_waiting") from exc
+    try:
+        persist(session, loaded)
+    except store.NotSerializable as exc:
+        # keep the last stored state; the step that produced unstorable data is not saved
+        error = EngineError(str(exc), task_name=exc.task_name)
+    snapshot = None
+    if error is None:
+        snapshot = platform.runtime.snapshot(loaded.workflow)
+        sync_projections(platform, session, loaded, snapshot, actor, completed_task_id)
+        instance.status = "completed" if snapshot.completed else "running"
+        instance.next_timer_at = snapshot.next_timer_at
+        instance.error_message = None
+        instance.error_task_id = None
+        if snapshot.completed:
+            instance.completed_at = now()
+    else:
+        instance.status = "error"
+        instance.error_message = error.message
+        instance.error_task_id = error.task_id
+        instance.next_timer_at = None
+        _close_open_tasks(session, instance.id, completed_task_id, actor, outcome="cancelled")
+    instance.updated_at = now()
+    if before != instance.status:
+        audit.record(session, actor, "instance.status", "process_instance", instance.id,
+                     instance_id=instance.id, before=before, after=instance.status,
+                     message=instance.error_message,
+                     details={"task": error.task_name} if error else None)
+    return snapshot
+
+
+def persist(session: Session, loaded: Loaded) -> int:
+    """Write only the changed task rows and the small metadata document."""
+    changes = store.collect_changes(loaded.workflow)
+    iid = loaded.instance.id
+    if changes.deletes:
+        session.execute(delete(EngineTask).where(
+            EngineTask.instance_id == iid, EngineTask.id.in_(changes.deletes)))
+        loaded.persisted.difference_update(changes.deletes)
+    new = [r for r in changes.upserts if r.id not in loaded.persisted]
+    old = [r for r in changes.upserts if r.id in loaded.persisted]
+    if new:
+        session.execute(insert(EngineTask), [
+            dict(instance_id=iid, id=r.id, workflow_id=r.workflow_id, seq=r.seq,
+                 spec_name=r.spec_name, state=r.state, payload=r.payload) for r in new])
+        loaded.persisted.update(r.id for r in new)
+    if old:
+        session.execute(update(EngineTask), [
+            dict(instance_id=iid, id=r.id, state=r.state, payload=r.payload) for r in old])
+    loaded.instance.engine_meta = changes.meta
+    loaded.instance.task_seq = changes.next_seq
+    return len(changes.upserts) + len(changes.deletes)
+
+
+def sync_projections(platform: Platform, session: Session, loaded: Loaded, snap: Snapshot,
+                     actor: Actor, completed_task_id: str | None) -> None:
+    instance = loaded.instance
+    _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id)
+    _sync_service_jobs(platform, session, instance, snap)
+    session.execute(delete(MessageSubscription).where(
+        MessageSubscription.instance_id == instance.id))
+    if snap.messages:
+        session.execute(insert(MessageSubscription), [
+            dict(instance_id=instance.id, task_id=m.task_id, message_name=m.name,
+                 correlation=m.correlation) for m in snap.messages])
+
+
+def _close_open_tasks(session, instance_id, completed_task_id, actor, outcome):  # noqa: ANN001
+    open_rows = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.completed_at.is_(None))).all()
+    for ht in open_rows:
+        ht.completed_at = now()
+        if ht.task_id == completed_task_id:
+            ht.outcome, ht.completed_by_id = "completed", actor.user_id
+        else:
+            ht.outcome = outcome
+
+
+def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id):  # noqa: ANN001
+    open_rows = {ht.task_id: ht for ht in session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None)))}
+    ready = {t.id: t for t in snap.user_tasks}
+    for task_id, ht in open_rows.items():
+        if task_id not in ready:
+            ht.completed_at = now()
+            if task_id == completed_task_id:
+                ht.outcome, ht.completed_by_id = "completed", actor.user_id
+            else:
+                ht.outcome = "cancelled"
+    evaluate = platform.runtime.script_engine.environment.evaluate
+    for task_id, t in ready.items():
+        if task_id in open_rows:
+            continue
+        group = t.candidate_group
+        ags = instance.municipality_ags
+        if t.group_expr:
+            group = str(evaluate(t.group_expr, dict(t.data)))
+        if t.municipality_expr:
+            ags = str(evaluate(t.municipality_expr, dict(t.data)))
+        session.add(HumanTask(
+            instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
+            name=t.name, title=t.title, lane=t.lane, candidate_group=group,
+            municipality_ags=ags, form_schema=t.form_schema, form_ui_schema=t.form_ui_schema,
+            due_at=now() + timedelta(days=t.due_in_days) if t.due_in_days else None,
+        ))
+
+
+def _sync_service_jobs(platform, session, instance, snap):  # noqa: ANN001
+    open_jobs = {j.task_id: j for j in session.scalars(select(ServiceJob).where(
+        ServiceJob.instance_id == instance.id,
+        ServiceJob.status.in_(("pending", "sent", "running", "failed"))))}
+    started = {s.id: s for s in snap.service_tasks}
+    for task_id, job in open_jobs.items():
+        if task_id not in started:
+            job.status, job.finished_at = "cancelled", now()
+    new = [ServiceJob(
+        instance_id=instance.id, task_id=task_id, task_name=s.name, operator=s.operator,
+        params=json.loads(json.dumps(s.params, default=str)),
+    ) for task_id, s in started.items() if task_id not in open_jobs]
+    if new:
+        session.add_all(new)
+        outbox.mark_sent_after_commit(platform, session, new)

@@ -1,0 +1,93 @@
+"""The service container: database, engine runtime and shared caches, built once per process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.config import Settings
+from app.db import Database
+from app.engine.runtime import Runtime
+from app.engine.scripting import make_script_engine
+from app.engine.serializer import spec_from_json
+
+from .functions import script_functions
+from .operators import load_object, load_registry
+
+log = logging.getLogger(__name__)
+
+
+class SpecCache:
+    """Restored specs per definition version; they are immutable and shared by all instances."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._items: OrderedDict[int, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, definition_id: int, loader: Callable[[], str]) -> tuple:
+        with self._lock:
+            if definition_id in self._items:
+                self._items.move_to_end(definition_id)
+                return self._items[definition_id]
+        specs = spec_from_json(loader())
+        with self._lock:
+            self._items[definition_id] = specs
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return specs
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    runtime: Runtime
+    specs: SpecCache = field(default_factory=SpecCache)
+    _operators: dict | None = None
+    publisher: object | None = None
+    # called after a commit that created service jobs (the outbox relay; issue 3 wires Celery)
+    on_jobs_committed: Callable[[list[int]], None] | None = None
+
+    @classmethod
+    def create(cls, settings: Settings) -> Platform:
+        engine = make_script_engine(
+            script_functions(), time_limit_seconds=settings.SCRIPT_TIME_LIMIT_SECONDS
+        )
+        return cls(
+            settings=settings,
+            db=Database(settings.DATABASE_URL),
+            runtime=Runtime(engine, max_depth=settings.MAX_TASK_DEPTH),
+        )
+
+    def publish(self, job_ids: list[int]) -> None:
+        """Hand job ids to the broker; failures are left to the outbox relay."""
+        if self.publisher is None and self.settings.JOB_PUBLISHER:
+            self.publisher = load_object(self.settings.JOB_PUBLISHER)()
+        if self.publisher is None or not job_ids:
+            return
+        try:
+            self.publisher.publish(job_ids)
+        except Exception:  # noqa: BLE001 - the relay re-sends what was not published
+            log.warning("publishing jobs %s failed; the relay will re-send them", job_ids,
+                        exc_info=True)
+
+    @property
+    def operators(self) -> dict:
+        if self._operators is None:
+            self._operators = load_registry(self.settings.OPERATOR_MODULES)
+        return self._operators
+
+    def operator_names(self) -> set[str]:
+        return set(self.operators)
+
+    def form_lookup(self, ref: str) -> bytes | None:
+        base = Path(self.settings.FORMS_DIR).resolve()
+        path = (base / ref).resolve()
+        if base not in path.parents or not path.is_file():
+            return None
+        return path.read_bytes()

@@ -1,0 +1,187 @@
+"""Human tasks: inbox queries on the projection table, claim, and completion with validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import HumanTask, ProcessDefinition, ProcessInstance, User
+
+from . import audit, forms, instances
+from .context import Actor
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .platform import Platform
+
+
+def _group_clause(actor: Actor):  # noqa: ANN202
+    """Open tasks of the actor's groups; municipal tasks only for the actor's municipalities."""
+    groups = [g for g in actor.groups if g != "kommune"]
+    clauses = []
+    if groups:
+        clauses.append(HumanTask.candidate_group.in_(groups))
+    if "kommune" in actor.groups and actor.municipalities:
+        clauses.append(and_(HumanTask.candidate_group == "kommune",
+                            HumanTask.municipality_ags.in_(actor.municipalities)))
+    return or_(*clauses) if clauses else None
+
+
+def _visible_clause(actor: Actor):  # noqa: ANN202
+    mine = HumanTask.assignee_id == actor.user_id
+    groups = _group_clause(actor)
+    return or_(mine, groups) if groups is not None else mine
+
+
+def list_tasks(platform: Platform, actor: Actor, *, scope: str = "groups", process_key=None,  # noqa: ANN001
+               municipality=None, due_before: datetime | None = None, page: int = 1,
+               per_page: int = 25, include_completed: bool = False) -> dict:
+    with platform.db.unit_of_work() as session:
+        if scope == "mine":
+            q = select(HumanTask).where(HumanTask.assignee_id == actor.user_id)
+        else:
+            clause = _group_clause(actor)
+            if clause is None:
+                return {"items": [], "total": 0, "page": page, "per_page": per_page}
+            q = select(HumanTask).where(clause)
+        if not include_completed:
+            q = q.where(HumanTask.completed_at.is_(None))
+        if process_key:
+            q = q.where(HumanTask.process_key == process_key)
+        if municipality:
+            q = q.where(HumanTask.municipality_ags == municipality)
+        if due_before:
+            q = q.where(HumanTask.due_at <= due_before)
+        total = session.scalar(select(func.count()).select_from(q.subquery()))
+        rows = session.scalars(
+            q.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+            .offset((page - 1) * per_page).limit(per_page)).all()
+        users = _usernames(session, {r.assignee_id for r in rows if r.assignee_id})
+        return {"items": [brief(r, users) for r in rows], "total": total, "page": page,
+                "per_page": per_page}
+
+
+def _usernames(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def brief(t: HumanTask, users: dict[int, str]) -> dict:
+    return {
+        "id": t.task_id, "instance_id": t.instance_id, "process_key": t.process_key,
+        "name": t.name, "title": t.title, "candidate_group": t.candidate_group,
+        "assignee": users.get(t.assignee_id) if t.assignee_id else None,
+        "municipality_ags": t.municipality_ags, "due_at": t.due_at, "created_at": t.created_at,
+        "completed_at": t.completed_at, "follow_up_at": t.follow_up_at,
+    }
+
+
+def _get_visible_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    task = session.scalar(select(HumanTask).where(
+        HumanTask.task_id == str(task_id), _visible_clause(actor)))
+    if task is None:
+        raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
+    return task
+
+
+def get_task(platform: Platform, actor: Actor, task_id: str) -> dict:
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        definition = session.scalar(select(ProcessDefinition).join(
+            ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id
+        ).where(ProcessInstance.id == ht.instance_id))
+        schema = definition.forms.get(ht.form_schema) if ht.form_schema else None
+        ui_schema = definition.forms.get(ht.form_ui_schema) if ht.form_ui_schema else None
+        data = {}
+        documentation = None
+        instance = session.get(ProcessInstance, ht.instance_id)
+        if ht.completed_at is None and instance.status == "running":
+            loaded = instances.load(platform, session, instance)
+            from app.engine.runtime import find_task
+
+            engine_task = find_task(loaded.workflow, ht.task_id)
+            if engine_task is not None:
+                documentation = getattr(engine_task.task_spec, "documentation", None)
+                props = (schema or {}).get("properties", {})
+                data = {k: v for k, v in engine_task.data.items() if k in props}
+        if ht.draft:
+            data.update(ht.draft)
+        result = brief(ht, _usernames(session, {ht.assignee_id} if ht.assignee_id else set()))
+        result.update(form_schema=schema, ui_schema=ui_schema, data=data,
+                      documentation=documentation, instance_status=instance.status)
+        return result
+
+
+def claim(platform: Platform, actor: Actor, task_id: str) -> dict:
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        _ensure_open(ht)
+        if ht.assignee_id not in (None, actor.user_id):
+            raise Conflict("Die Aufgabe wurde bereits von jemand anderem übernommen.",
+                           code="already_claimed")
+        if _group_clause(actor) is None or not _in_group(session, actor, ht):
+            raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
+        ht.assignee_id = actor.user_id
+        audit.record(session, actor, "task.claimed", "human_task", ht.task_id,
+                     instance_id=ht.instance_id, after=actor.username)
+        return brief(ht, {actor.user_id: actor.username})
+
+
+def unclaim(platform: Platform, actor: Actor, task_id: str) -> dict:
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        _ensure_open(ht)
+        if ht.assignee_id != actor.user_id and not actor.is_admin:
+            raise Forbidden("Nur die bearbeitende Person kann die Aufgabe zurückgeben.",
+                            code="not_assignee")
+        before = ht.assignee_id
+        ht.assignee_id = None
+        audit.record(session, actor, "task.unclaimed", "human_task", ht.task_id,
+                     instance_id=ht.instance_id, before=str(before))
+        return brief(ht, {})
+
+
+def _in_group(session: Session, actor: Actor, ht: HumanTask) -> bool:
+    clause = _group_clause(actor)
+    return session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.id == ht.id, clause)) == 1
+
+
+def _ensure_open(ht: HumanTask) -> None:
+    if ht.completed_at is not None:
+        raise Conflict("Die Aufgabe ist bereits erledigt.", code="task_completed")
+
+
+def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> dict:
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        _ensure_open(ht)
+        if ht.assignee_id not in (None, actor.user_id):
+            raise Forbidden("Die Aufgabe wird von einer anderen Person bearbeitet.",
+                            code="claimed_by_other")
+        if ht.assignee_id is None and not _in_group(session, actor, ht):
+            raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
+        instance = session.get(ProcessInstance, ht.instance_id)
+        if instance.status != "running":
+            raise Conflict(f"Der Vorgang ist im Status „{instance.status}“.",
+                           code="instance_not_running")
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        schema = definition.forms.get(ht.form_schema) if ht.form_schema else None
+        if schema is not None:
+            data = forms.validate(schema, data)
+        elif not isinstance(data, dict):
+            raise Invalid("Die Formulardaten müssen ein Objekt sein.",
+                          errors=[{"path": "", "message": "Objekt erwartet."}])
+        instances.claim(session, instance)
+        loaded = instances.load(platform, session, instance)
+        audit.record(session, actor, "task.completed", "human_task", ht.task_id,
+                     instance_id=instance.id, before="open", after="completed",
+                     details={"task": ht.name})
+        instances.advance(
+            platform, session, actor, loaded,
+            lambda wf: platform.runtime.complete_user_task(wf, ht.task_id, data),
+            completed_task_id=ht.task_id)
+        ht.draft = None
+        return {"task": brief(ht, {}), "instance": {
+            "id": instance.id, "status": instance.status, "error_message": instance.error_message}}

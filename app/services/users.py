@@ -1,0 +1,105 @@
+"""User administration and the demo seed."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.demo import demo_municipalities
+from app.models import Group, Municipality, User
+
+from . import audit
+from .auth import hash_password
+from .context import SYSTEM, Actor
+from .errors import Conflict, Forbidden, Invalid
+from .platform import Platform
+
+GROUP_TITLES = {
+    "kommune": "Kommune (Antragstellung)",
+    "sachbearbeitung": "Sachbearbeitung Bewilligungsstelle / KDLZ",
+    "gutachter": "Gutachterinnen und Gutachter",
+    "spitzenverband": "Kommunale Spitzenverbände",
+    "bewilligung": "Bewilligung (Leitung HMinD)",
+    "prozessverantwortliche": "Prozessverantwortliche",
+    "admin": "Administration",
+    "ressort-wirtschaft": "Ressort Wirtschaft, Energie, Verkehr, Wohnen und ländlicher Raum",
+    "ressort-gesundheit": "Ressort Familie, Senioren, Sport, Gesundheit und Pflege",
+    "ressort-umwelt": "Ressort Landwirtschaft und Umwelt, Weinbau, Forsten, Jagd und Heimat",
+    "ressort-innern": "Ressort Innern, Sicherheit und Heimatschutz",
+    "ressort-soziales": "Ressort Arbeit, Integration, Jugend und Soziales",
+    "ressort-finanzen": "Ressort Finanzen",
+    "ressort-digitales": "Ressort Digitalisierung und Innovation",
+}
+
+DEMO_USERS = [
+    ("sb1", "Sabine Bauer (Sachbearbeitung)", ["sachbearbeitung"]),
+    ("sb2", "Stefan Berger (Sachbearbeitung)", ["sachbearbeitung"]),
+    ("gutachter1", "Gerda Gutachter", ["gutachter"]),
+    ("ressort-wirtschaft", "Ressort Wirtschaft", ["ressort-wirtschaft"]),
+    ("ressort-finanzen", "Ressort Finanzen", ["ressort-finanzen"]),
+    ("sv-staedtetag", "Hessischer Städtetag", ["spitzenverband"]),
+    ("hmind1", "Hanna Mind (HMinD)", ["bewilligung"]),
+    ("modeler1", "Moritz Modell (Prozessverantwortung)", ["prozessverantwortliche"]),
+    ("admin", "Administration", ["admin"]),
+]
+
+
+def ensure_group(session: Session, name: str) -> Group:
+    group = session.scalar(select(Group).where(Group.name == name))
+    if group is None:
+        group = Group(name=name, title=GROUP_TITLES.get(name, name))
+        session.add(group)
+        session.flush()
+    return group
+
+
+def create_user(session: Session, actor: Actor, username: str, password: str,
+                groups: list[str], municipalities: list[str] | None = None,
+                display_name: str = "", email: str = "") -> User:
+    if not actor.is_admin:
+        raise Forbidden("Nur die Administration verwaltet Benutzer.")
+    if not username or len(password) < 4:
+        raise Invalid("Benutzername und Passwort (mind. 4 Zeichen) sind nötig.", errors=[
+            {"path": "/password", "message": "Mindestens 4 Zeichen."}])
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"Den Benutzer „{username}“ gibt es schon.", code="user_exists")
+    user = User(username=username, display_name=display_name or username, email=email,
+                password_hash=hash_password(password))
+    user.groups = [ensure_group(session, g) for g in groups]
+    if municipalities:
+        found = session.scalars(select(Municipality).where(
+            Municipality.ags.in_(municipalities))).all()
+        missing = set(municipalities) - {m.ags for m in found}
+        if missing:
+            raise Invalid("Unbekannte Kommune(n): " + ", ".join(sorted(missing)), errors=[
+                {"path": "/municipalities", "message": "Unbekannter AGS."}])
+        user.municipalities = list(found)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.created", "user", user.id,
+                 details={"username": username, "groups": groups})
+    return user
+
+
+def seed_demo(platform: Platform) -> dict:
+    """Demo municipalities and one user per role; idempotent."""
+    password = platform.settings.DEMO_PASSWORD
+    created = []
+    with platform.db.unit_of_work() as session:
+        for name in GROUP_TITLES:
+            ensure_group(session, name)
+        for m in demo_municipalities():
+            if session.get(Municipality, m["ags"]) is None:
+                session.add(Municipality(**m, demo=True))
+        session.flush()
+        for username, display, groups in DEMO_USERS:
+            if session.scalar(select(User).where(User.username == username)) is None:
+                create_user(session, SYSTEM, username, password, groups, display_name=display)
+                created.append(username)
+        for m in demo_municipalities():
+            username = f"kommune-{m['ags']}"
+            if session.scalar(select(User).where(User.username == username)) is None:
+                create_user(session, SYSTEM, username, password, ["kommune"], [m["ags"]],
+                            display_name=f"{m['name']} (Kommune)")
+                created.append(username)
+    return {"created_users": created}
