@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP) frontend
+	./scripts/setup-system
 
 frontend:
 	./scripts/build-frontend

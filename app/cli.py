@@ -26,7 +26,7 @@ def alembic_config(url: str):  # noqa: ANN201
 def upgrade_database(url: str) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
 def register_cli(app: Flask) -> None:

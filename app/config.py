@@ -33,6 +33,14 @@ class Settings:
     JOB_DISPATCH_LEASE_SECONDS: int = 30
     JOB_RUN_LEASE_SECONDS: int = 300
     TESTING: bool = False
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = 25
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = False
+    MAIL_FROM: str = "foerderportal@digitales.hessen.example"
+    MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024
+    BASE_URL: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, overrides: dict | None = None) -> Settings:

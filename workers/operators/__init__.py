@@ -1,15 +1,14 @@
-"""Registry of service-task operators: BPMN serviceTaskOperator name → Operator."""
+"""Registry of service-task operators: BPMN serviceTaskOperator name → Operator.
+
+Each module below lists its operators in OPERATORS; the registry merges them.
+"""
 
 from __future__ import annotations
 
 from app.services.operators import Operator
 
-from .demo import demo_bescheid
+from . import common, demo, phase1, phase2
 
 REGISTRY: dict[str, Operator] = {
-    op.name: op
-    for op in [
-        Operator("demo_bescheid", demo_bescheid,
-                 description="Demo: erzeugt ein Aktenzeichen für den Demo-Bescheid."),
-    ]
+    op.name: op for module in (demo, common, phase1, phase2) for op in module.OPERATORS
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.services.operators import OperatorContext
+from app.services.operators import Operator, OperatorContext
 
 
 def demo_bescheid(params: dict, context: OperatorContext) -> dict:
@@ -12,3 +12,9 @@ def demo_bescheid(params: dict, context: OperatorContext) -> dict:
         "entscheidung": params.get("entscheidung"),
         "betrag": params.get("betrag"),
     }
+
+
+OPERATORS = [
+    Operator("demo_bescheid", demo_bescheid,
+             description="Demo: erzeugt ein Aktenzeichen für den Demo-Bescheid."),
+]
