@@ -110,6 +110,9 @@ class ApiUser:
     def post(self, url: str, **kw):  # noqa: ANN003, ANN201
         return self.client.post(url, headers=self.headers, **kw)
 
+    def patch(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.client.patch(url, headers=self.headers, **kw)
+
 
 @pytest.fixture
 def login(client):  # noqa: ANN001, ANN201

@@ -43,7 +43,7 @@ def require_login() -> None:
 
 
 def register(api) -> None:  # noqa: ANN001
-    from . import auth_views, definitions, incidents, instances, messages, tasks
+    from . import auth_views, definitions, incidents, instances, messages, tasks, users
 
-    for module in (auth_views, definitions, instances, tasks, messages, incidents):
+    for module in (auth_views, definitions, instances, tasks, messages, incidents, users):
         api.register_blueprint(module.blp)

@@ -15,6 +15,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -333,3 +334,16 @@ def shift_timers(workflow: BpmnWorkflow, delta) -> int:  # noqa: ANN001
                 task._set_internal_data(event_value=new.isoformat())
                 moved += 1
     return moved
+
+
+def message_start_names(spec) -> set[str]:  # noqa: ANN001
+    """Names of the messages whose start events begin this process."""
+    return {
+        ts.event_definition.name for ts in spec.task_specs.values()
+        if isinstance(ts, StartEventMixin)
+        and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)
+    }
+
+
+def is_message(definition) -> bool:  # noqa: ANN001
+    return isinstance(definition, MessageEventDefinition)

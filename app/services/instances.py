@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.engine import store
-from app.engine.runtime import EngineError, NotWaiting, Snapshot
+from app.engine.runtime import EngineError, NotWaiting, Snapshot, is_message, message_start_names
 from app.models import (
     EngineTask,
     HumanTask,
@@ -25,9 +25,9 @@ from app.models import (
     ServiceJob,
 )
 
-from . import audit, outbox
+from . import audit, correlation, outbox
 from .context import Actor
-from .errors import Conflict
+from .errors import Conflict, NotFound
 from .platform import Platform
 
 ACTIVE = ("running",)
@@ -100,13 +100,15 @@ def start(platform: Platform, session: Session, actor: Actor, definition: Proces
 
 
 def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, action,  # noqa: ANN001
-            completed_task_id: str | None = None) -> Snapshot | None:
+            completed_task_id: str | None = None, depth: int = 0) -> Snapshot | None:
     """Run an engine action, then persist what changed and sync the projections."""
     instance = loaded.instance
     before = instance.status
     error: EngineError | None = None
+    events: list = []
     try:
         action(loaded.workflow)
+        events = loaded.workflow.get_events()
     except EngineError as exc:
         error = exc
     except NotWaiting as exc:
@@ -132,6 +134,12 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
         instance.error_task_id = error.task_id
         instance.next_timer_at = None
         _close_open_tasks(session, instance.id, completed_task_id, actor, outcome="cancelled")
+    if error is None and events:
+        try:
+            dispatch_thrown(platform, session, actor, instance, events, depth)
+        except (Conflict, NotFound, EngineError) as exc:
+            instance.status = "error"
+            instance.error_message = getattr(exc, "message", str(exc))
     instance.updated_at = now()
     if before != instance.status:
         audit.record(session, actor, "instance.status", "process_instance", instance.id,
@@ -232,3 +240,67 @@ def _sync_service_jobs(platform, session, instance, snap):  # noqa: ANN001
     if new:
         session.add_all(new)
         outbox.mark_sent_after_commit(platform, session, new)
+
+
+MAX_MESSAGE_DEPTH = 8
+
+
+def dispatch_thrown(platform: Platform, session: Session, actor: Actor, source: ProcessInstance,
+                    events: list, depth: int) -> None:
+    """Deliver messages a process threw that nothing inside it caught."""
+    for event in events:
+        definition = event.event_definition
+        if not is_message(definition):
+            continue  # signals and escalations do not leave the process
+        payload = event.payload if isinstance(event.payload, dict) else {"nachricht": event.payload}
+        receiver = route_message(platform, session, actor, definition.name,
+                                 correlation.thrown_correlation(event), payload,
+                                 exclude=source.id, depth=depth + 1)
+        audit.record(session, actor, "message.sent", "process_instance", source.id,
+                     instance_id=source.id,
+                     details={"message": definition.name, "to_instance": receiver.id})
+
+
+def route_message(platform: Platform, session: Session, actor: Actor, name: str, corr: dict,
+                  payload: dict, exclude: int | None = None, depth: int = 0) -> ProcessInstance:
+    """To the one waiting instance that matches, else a new instance of the process whose
+    message start event catches it; 404 when neither exists, 409 when ambiguous."""
+    if depth > MAX_MESSAGE_DEPTH:
+        raise EngineError(f"Nachrichtenkette zu tief (mehr als {MAX_MESSAGE_DEPTH} Stufen).")
+    receivers = correlation.find_receivers(session, name, corr, exclude)
+    if len(receivers) > 1:
+        raise Conflict(f"{len(receivers)} Vorgänge warten auf „{name}“; die Zuordnung ist "
+                       "nicht eindeutig.", code="ambiguous_correlation")
+    if not receivers:
+        definition = message_start_definition(platform, session, name)
+        if definition is None:
+            raise NotFound(f"Kein Vorgang wartet auf die Nachricht „{name}“ mit dieser Zuordnung.",
+                           code="no_receiver")
+        instance = start(platform, session, actor, definition, payload.get("business_key"),
+                         payload.get("municipality_ags"), payload)
+        session.flush()
+        receivers = [(s, i) for s, i in correlation.find_receivers(session, name, {})
+                     if i.id == instance.id]
+        if not receivers:
+            return instance
+    sub, instance = receivers[0]
+    claim(session, instance)
+    loaded = load(platform, session, instance)
+    audit.record(session, actor, "message.delivered", "process_instance", instance.id,
+                 instance_id=instance.id, details={"message": name})
+    advance(platform, session, actor, loaded,
+            lambda wf: platform.runtime.deliver_message(wf, sub.task_id, payload), depth=depth)
+    return instance
+
+
+def message_start_definition(platform: Platform, session: Session, name: str):  # noqa: ANN201
+    """The latest definition whose top-level start event catches message `name`."""
+    latest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+              .group_by(ProcessDefinition.key).subquery())
+    rows = session.scalars(select(ProcessDefinition).join(
+        latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.v)))
+    for definition in rows:
+        spec, _subs = platform.specs.get(definition.id, lambda d=definition: d.spec_json)
+        if name in message_start_names(spec):
+            return definition
+    return None

@@ -1,32 +1,13 @@
-"""Message correlation: deliver to exactly one waiting instance."""
+"""Messages from outside (API): to exactly one waiting instance or a message start event."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from app.models import MessageSubscription, ProcessInstance
-
-from . import audit, instances
+from . import instances
 from .context import Actor
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Forbidden, Invalid
 from .platform import Platform
 
 SENDERS = {"sachbearbeitung", "admin", "bewilligung"}
-
-
-def _matches(sub: MessageSubscription, instance: ProcessInstance, correlation: dict) -> bool:
-    known = {"business_key": instance.business_key, "instance_id": instance.id,
-             "municipality_ags": instance.municipality_ags, **(sub.correlation or {})}
-    return all(k in known and str(known[k]) == str(v) for k, v in correlation.items())
-
-
-def find_receivers(session, name: str, correlation: dict) -> list[tuple]:  # noqa: ANN001
-    rows = session.execute(
-        select(MessageSubscription, ProcessInstance)
-        .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)
-        .where(MessageSubscription.message_name == name, ProcessInstance.status == "running")
-    ).all()
-    return [(s, i) for s, i in rows if _matches(s, i, correlation)]
 
 
 def deliver(platform: Platform, actor: Actor, name: str, correlation: object,
@@ -37,18 +18,5 @@ def deliver(platform: Platform, actor: Actor, name: str, correlation: object,
         raise Invalid("correlation und payload müssen Objekte sein.", errors=[
             {"path": "/correlation", "message": "Objekt erwartet."}])
     with platform.db.unit_of_work() as session:
-        receivers = find_receivers(session, name, correlation)
-        if not receivers:
-            raise NotFound(f"Kein Vorgang wartet auf die Nachricht „{name}“ mit dieser Zuordnung.",
-                           code="no_receiver")
-        if len(receivers) > 1:
-            raise Conflict(f"{len(receivers)} Vorgänge warten auf „{name}“; die Zuordnung ist "
-                           "nicht eindeutig.", code="ambiguous_correlation")
-        sub, instance = receivers[0]
-        instances.claim(session, instance)
-        loaded = instances.load(platform, session, instance)
-        audit.record(session, actor, "message.delivered", "process_instance", instance.id,
-                     instance_id=instance.id, details={"message": name})
-        instances.advance(platform, session, actor, loaded,
-                          lambda wf: platform.runtime.deliver_message(wf, sub.task_id, payload))
+        instance = instances.route_message(platform, session, actor, name, correlation, payload)
         return {"instance_id": instance.id, "status": instance.status}

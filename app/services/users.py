@@ -11,7 +11,7 @@ from app.models import Group, Municipality, User
 from . import audit
 from .auth import hash_password
 from .context import SYSTEM, Actor
-from .errors import Conflict, Forbidden, Invalid
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .platform import Platform
 
 GROUP_TITLES = {
@@ -56,8 +56,7 @@ def ensure_group(session: Session, name: str) -> Group:
 def create_user(session: Session, actor: Actor, username: str, password: str,
                 groups: list[str], municipalities: list[str] | None = None,
                 display_name: str = "", email: str = "") -> User:
-    if not actor.is_admin:
-        raise Forbidden("Nur die Administration verwaltet Benutzer.")
+    _require_admin(actor)
     if not username or len(password) < 4:
         raise Invalid("Benutzername und Passwort (mind. 4 Zeichen) sind nötig.", errors=[
             {"path": "/password", "message": "Mindestens 4 Zeichen."}])
@@ -103,3 +102,68 @@ def seed_demo(platform: Platform) -> dict:
                             display_name=f"{m['name']} (Kommune)")
                 created.append(username)
     return {"created_users": created}
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Nur die Administration verwaltet Benutzer.")
+
+
+def describe(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name,
+            "email": user.email, "active": user.active, "groups": sorted(user.group_names),
+            "municipalities": sorted(user.municipality_codes)}
+
+
+def list_users(platform: Platform, actor: Actor) -> list[dict]:
+    _require_admin(actor)
+    with platform.db.unit_of_work() as session:
+        return [describe(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def list_groups(platform: Platform, actor: Actor) -> list[dict]:
+    _require_admin(actor)
+    with platform.db.unit_of_work() as session:
+        return [{"name": g.name, "title": g.title}
+                for g in session.scalars(select(Group).order_by(Group.name))]
+
+
+def add_user(platform: Platform, actor: Actor, data: dict) -> dict:
+    with platform.db.unit_of_work() as session:
+        user = create_user(session, actor, data["username"], data["password"], data["groups"],
+                           data.get("municipalities") or [], data.get("display_name", ""),
+                           data.get("email", ""))
+        return describe(user)
+
+
+def update_user(platform: Platform, actor: Actor, user_id: int, data: dict) -> dict:
+    _require_admin(actor)
+    with platform.db.unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("Benutzer nicht gefunden.", code="user_not_found")
+        before = describe(user)
+        if "groups" in data:
+            user.groups = [ensure_group(session, g) for g in data["groups"]]
+        if "municipalities" in data:
+            found = session.scalars(select(Municipality).where(
+                Municipality.ags.in_(data["municipalities"]))).all()
+            missing = set(data["municipalities"]) - {m.ags for m in found}
+            if missing:
+                raise Invalid("Unbekannte Kommune(n): " + ", ".join(sorted(missing)), errors=[
+                    {"path": "/municipalities", "message": "Unbekannter AGS."}])
+            user.municipalities = list(found)
+        if "active" in data:
+            if user.id == actor.user_id and not data["active"]:
+                raise Conflict("Sie können sich nicht selbst deaktivieren.", code="self_deactivate")
+            user.active = bool(data["active"])
+        if "display_name" in data:
+            user.display_name = data["display_name"]
+        if "email" in data:
+            user.email = data["email"]
+        if "password" in data:
+            user.password_hash = hash_password(data["password"])
+        after = describe(user)
+        audit.record(session, actor, "user.updated", "user", user.id,
+                     details={"before": before, "after": after})
+        return after
