@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect
+from flask import Flask
 from flask_smorest import Api
 
 from app.config import Settings
 from app.errors import register_error_handlers
+from app.schemas import Problem
 
 
 class PortalApi(Api):
     """flask-smorest Api whose HTTP errors use the platform's problem shape."""
+
+    ERROR_SCHEMA = Problem  # documents {code, message, errors[]} for every error response
 
     def handle_http_exception(self, error):  # noqa: ANN001, ANN201
         from app.errors import handle_http
@@ -47,13 +50,12 @@ def create_app(config: dict | None = None, platform=None) -> Flask:  # noqa: ANN
     api_package.register(api)
     app.before_request(api_package.require_login)
     register_error_handlers(app)
+    from app.web import register_web
+
+    register_web(app)
     from app.cli import register_cli
 
     register_cli(app)
-
-    @app.get("/")
-    def index():  # noqa: ANN202
-        return redirect("/api/docs")
 
     @app.get("/healthz")
     def healthz():  # noqa: ANN202

@@ -78,3 +78,62 @@ def register_cli(app: Flask) -> None:
 
         result = seed(_platform())
         click.echo(f"{len(result['created_users'])} Demo-Benutzer angelegt.")
+
+    register_phase1_cli(app)
+
+
+def register_phase1_cli(app: Flask) -> None:
+    """Phase 1 master data: import-municipalities FILE, import-finanzkraft FILE (as system)."""
+
+    def _report_errors(exc) -> None:  # noqa: ANN001
+        click.echo(f"FEHLER: {exc.message}", err=True)
+        for e in exc.errors:
+            click.echo(f"  {e['message']}", err=True)
+        raise SystemExit(1) from exc
+
+    @app.cli.command("import-municipalities")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--gebietsstand", default=None, help="Gebietsstand JJJJ-MM-TT, falls die Datei "
+                  "ihn nicht nennt.")
+    def import_municipalities(file: str, gebietsstand: str | None) -> None:
+        """Gemeindeverzeichnis (Destatis AuszugGV, CSV oder XLSX) importieren."""
+        from datetime import date
+
+        from app.services.context import SYSTEM
+        from app.services.errors import Invalid
+        from app.services.masterdata import import_directory
+
+        path = Path(file)
+        try:
+            stand = date.fromisoformat(gebietsstand) if gebietsstand else None
+            result = import_directory(_platform(), SYSTEM, path.read_bytes(), path.name, stand)
+        except ValueError as exc:
+            raise click.BadParameter("Datum im Format JJJJ-MM-TT angeben.",
+                                     param_hint="--gebietsstand") from exc
+        except Invalid as exc:
+            _report_errors(exc)
+        click.echo(f"{result['gemeinden_in_datei']} Gemeinden in der Datei: {result['angelegt']} "
+                   f"neu, {result['geaendert']} geändert, {result['reaktiviert']} reaktiviert, "
+                   f"{result['deaktiviert']} deaktiviert, {result['unveraendert']} unverändert.")
+        for skipped in result["ausgelassen"]:
+            click.echo(f"  ausgelassen (Zeile {skipped['line']}): {skipped['message']}")
+
+    @app.cli.command("import-finanzkraft")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def import_finanzkraft(file: str) -> None:
+        """Finanzkraft je Einwohner (CSV: ags, jahr, finanzkraft_je_einwohner) importieren."""
+        from app.services.context import SYSTEM
+        from app.services.errors import Invalid
+        from app.services.masterdata import import_finanzkraft as run_import
+
+        path = Path(file)
+        try:
+            result = run_import(_platform(), SYSTEM, path.read_bytes(), path.name)
+        except Invalid as exc:
+            _report_errors(exc)
+        click.echo(f"{result['werte']} Werte für {', '.join(map(str, result['jahre']))}: "
+                   f"{result['angelegt']} neu, {result['geaendert']} geändert.")
+        for jahr, missing in result["fehlende_gemeinden"].items():
+            if missing:
+                click.echo(f"  {jahr}: Finanzkraft fehlt für {len(missing)} Gemeinde(n): "
+                           + ", ".join(missing[:20]) + (" …" if len(missing) > 20 else ""))

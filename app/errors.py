@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.services.errors import ServiceError
@@ -116,6 +116,25 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("database unavailable: %s", exc)
         return problem(503, "database_unavailable",
                        "Die Datenbank ist vorübergehend nicht erreichbar. Bitte später erneut versuchen.")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _invalid_value(exc: Exception):  # noqa: ANN202
+        # the database (or SQLite's integer range) refused a value the caller sent: a client error
+        log.info("value refused by the database: %s", exc)
+        message = ("Ein Wert ist ungültig: zu lang, mit unzulässigen Zeichen (z. B. NUL) oder "
+                   "außerhalb des zulässigen Bereichs.")
+        if not wants_json():
+            from app.web.errors import error_page
+
+            return error_page(422, message)
+        return problem(422, "invalid_value", message)
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):  # noqa: ANN202
+        if request.is_json:  # the JSON parser gave up on a deeply nested request body
+            return problem(400, "invalid_json", "Der JSON-Inhalt ist zu tief verschachtelt.")
+        return _unexpected(exc)
 
     app.register_error_handler(HTTPException, handle_http)
 

@@ -26,7 +26,8 @@ const options = {
     app: 'src/app.css',
     modeler: 'src/modeler.js', // + modeler.css (CSS imported by the entry)
     viewer: 'src/viewer.js',   // + viewer.css
-    dmn: 'src/dmn.js'          // + dmn.css
+    dmn: 'src/dmn.js',         // + dmn.css
+    page: 'src/page.js'        // progressive enhancement for every page
   },
   outdir,
   bundle: true,

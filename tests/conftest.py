@@ -19,6 +19,16 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RUNTIME_TABLES = ["operator_effect", "message_subscription", "service_job", "human_task", "engine_task",
                   "audit_entry", "process_instance"]
+# Phase 2 (issue 4): deleted first, they reference process instances
+RUNTIME_TABLES = ["aufruf_antrag", "foerderaufruf", "digicheck_result", "blaupause", "document",
+                  "budget_booking", "budget_position", *RUNTIME_TABLES]
+# Phase 1 (issue 5): cases reference instances and runs; imported municipalities are removed by
+# the Phase 1 test fixtures (tests/integration/phase1_support.py)
+RUNTIME_TABLES = ["phase1_case", "phase1_allocation_result", "phase1_allocation_run",
+                  "phase1_programme_year", "finanzkraft", "municipality_history",
+                  "masterdata_import", *RUNTIME_TABLES]
+# Web UI (issue 6): comments, saved filters, login attempts, modeler drafts
+RUNTIME_TABLES = ["task_comment", "saved_filter", "login_attempt", "definition_draft", *RUNTIME_TABLES]
 
 
 def _create_pg_database() -> tuple[str, str]:

@@ -43,7 +43,12 @@ def require_login() -> None:
 
 
 def register(api) -> None:  # noqa: ANN001
+    from . import budget, documents, phase2  # noqa: I001 - Phase 2 blueprints
     from . import auth_views, definitions, incidents, instances, messages, tasks, users
 
-    for module in (auth_views, definitions, instances, tasks, messages, incidents, users):
+    for module in (auth_views, definitions, instances, tasks, messages, incidents, users,
+                   documents, budget, phase2):
         api.register_blueprint(module.blp)
+    from . import phase1  # Phase 1 (issue 5)
+
+    api.register_blueprint(phase1.blp)

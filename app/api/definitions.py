@@ -29,10 +29,13 @@ def deploy() -> list:
     uploads = request.files.getlist("files")
     files: dict[str, bytes] = {}
     for f in uploads:
-        name = (f.filename or "").replace("\\", "/").split("/")[-1]
-        if not name or name.startswith("."):
-            raise Invalid("Ungültiger Dateiname.", code="invalid_filename",
-                          errors=[{"path": "/files", "message": "Dateiname fehlt oder ist ungültig."}])
+        name = f.filename or ""
+        # a plain file name only: no directories, no traversal, no control characters
+        if (not name or name.startswith(".") or any(c in name for c in "/\\:")
+                or any(ord(c) < 32 for c in name) or len(name) > 200):
+            raise Invalid("Ungültiger Dateiname.", code="invalid_filename", errors=[{
+                "path": "/files", "message": "Nur ein einfacher Dateiname ohne Verzeichnisangaben "
+                                             "und Steuerzeichen ist erlaubt (höchstens 200 Zeichen)."}])
         data = f.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             raise Invalid(f"Die Datei „{name}“ ist zu groß (max. 5 MB).", code="file_too_large",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class RessortConfig:
     themenbereiche: dict[str, str]  # code -> German label
     thema_ressorts: dict[str, tuple[str, ...]]  # Themenbereich -> Ressort codes
     immer_beteiligt: tuple[str, ...]  # consulted for every application
+    postfaecher: dict[str, str] = field(default_factory=dict)  # code -> functional mailbox
 
 
 def parse_ressort_config(data: Mapping[str, Any]) -> RessortConfig:
@@ -45,7 +46,8 @@ def parse_ressort_config(data: Mapping[str, Any]) -> RessortConfig:
     for code in [*ressorts, *themen]:
         if not code or not code.isascii() or not code.replace("_", "").isalnum():
             raise ValueError(f"Ungültiger Code in der Ressortzuordnung: {code!r}")
-    return RessortConfig(ressorts, kurznamen, themen, mapping, immer)
+    postfaecher = {code: str(r["postfach"]) for code, r in raw_ressorts.items() if r.get("postfach")}
+    return RessortConfig(ressorts, kurznamen, themen, mapping, immer, postfaecher)
 
 
 def load_ressort_config(path: Path | str = DATA_FILE) -> RessortConfig:
@@ -109,3 +111,8 @@ def ressort_from_group(group: str, config: RessortConfig | None = None) -> str |
         return None
     code = group[len(GROUP_PREFIX) :]
     return code if code in (config or CONFIG).ressorts else None
+
+
+def ressort_postfach(code: str, config: RessortConfig | None = None) -> str | None:
+    """Functional mailbox (Funktionspostfach) of a Ressort for reminders, if configured."""
+    return (config or CONFIG).postfaecher.get(code)

@@ -27,6 +27,7 @@ from .specs import DeferredServiceTask
 from .xmlsafe import UnsafeXmlError, XmlSyntaxError, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+MAX_XML_ELEMENTS = 20_000  # a large real model with diagram information has a few thousand
 FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
 
 
@@ -117,6 +118,10 @@ def parse_definitions(
             problems.append(Problem(name, str(exc), line=getattr(exc, "line", None)))
             continue
         root = tree.getroot()
+        if sum(1 for _ in root.iter()) > MAX_XML_ELEMENTS:
+            problems.append(Problem(name, f"Das Modell hat mehr als {MAX_XML_ELEMENTS} XML-Elemente; "
+                                          "bitte in mehrere Prozesse aufteilen."))
+            continue
         if root.tag == f"{{{BPMN_NS}}}definitions":
             problems.extend(_xsd_problems(tree, name))
             bpmn_trees[name] = tree
@@ -198,6 +203,9 @@ def _xsd_problems(tree, name: str) -> list[Problem]:  # noqa: ANN001
 def _from_spiff(exc: Exception, name: str) -> Problem:
     element_id = getattr(exc, "id", None) or getattr(exc, "task_id", None)
     message = getattr(exc, "message", None) or str(exc)
+    if "RecursionError" in str(message) or isinstance(exc.__cause__, RecursionError):
+        message = ("Der Ablauf ist zu lang oder zu tief verschachtelt, um ihn sicher zu verarbeiten. "
+                   "Bitte in Teilprozesse (Aufrufaktivitäten) aufteilen.")
     return Problem(
         getattr(exc, "file_name", None) or name, str(message),
         element_id=element_id, line=getattr(exc, "line_number", None) or None,

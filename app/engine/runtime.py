@@ -347,3 +347,16 @@ def message_start_names(spec) -> set[str]:  # noqa: ANN001
 
 def is_message(definition) -> bool:  # noqa: ANN001
     return isinstance(definition, MessageEventDefinition)
+
+
+def open_effects(workflow: BpmnWorkflow) -> tuple[bool, bool]:
+    """(a service task is STARTED, a message catch is WAITING): the only states for which the
+    projections of a stored workflow hold open service jobs or message subscriptions."""
+    jobs = messages = False
+    for task in all_tasks(workflow):
+        if task.state == TaskState.STARTED and isinstance(task.task_spec, DeferredServiceTask):
+            jobs = True
+        elif task.state == TaskState.WAITING and isinstance(
+                getattr(task.task_spec, "event_definition", None), MessageEventDefinition):
+            messages = True
+    return jobs, messages

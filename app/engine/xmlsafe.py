@@ -33,6 +33,7 @@ _DECLARED_ENCODING = re.compile(
     rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""",
 )
 _UTF8_NAMES = {"utf-8", "utf8"}
+_XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 
 
 class _XmlError(Exception):
@@ -177,4 +178,7 @@ def parse_xml(
             "Entitätsreferenzen sind nicht erlaubt (Schutz vor XXE/Entity-Expansion).",
             line=node.sourceline,
         )
+    for node in tree.iter(f"{{{_XINCLUDE_NS}}}*"):
+        # wird hier nie aufgelöst; abgelehnt, damit auch kein späterer Leser es auflöst
+        raise UnsafeXmlError("XInclude ist nicht erlaubt.", line=node.sourceline)
     return tree

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -41,6 +42,12 @@ class Municipality(Base):
     einwohner: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
     demo: Mapped[bool] = mapped_column(default=False)
+    # Phase 1 master data (migration 0002p1): area, Destatis Gebietsstand and text mark,
+    # HFAG status (mittelzentrum | sonderstatus | None)
+    flaeche_km2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    gebietsstand: Mapped[date | None]
+    gemeinde_typ: Mapped[str | None] = mapped_column(String(60))
+    hfag_status: Mapped[str | None] = mapped_column(String(20))
 
 
 class User(Base):

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+import math
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 REQUIRED = {"required": "Pflichtfeld fehlt.", "null": "Darf nicht leer sein."}
+MAX_JSON_DEPTH = 32
+
+
+def json_document(value: object) -> None:
+    """Data that becomes process data: nested at most MAX_JSON_DEPTH levels, finite numbers."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValidationError(f"Zu tief verschachtelt (höchstens {MAX_JSON_DEPTH} Ebenen).")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError("Nur endliche Zahlen sind erlaubt (kein NaN oder Infinity).")
 
 
 class Strict(Schema):
@@ -55,16 +73,17 @@ class InstanceCreate(Strict):
     process_key = fields.String(required=True, validate=validate.Length(1, 120),
                                 error_messages=REQUIRED)
     business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = fields.Dict(keys=fields.String(), load_default=dict, validate=json_document)
 
 
 class TaskComplete(Strict):
-    data = fields.Dict(keys=fields.String(), required=True, error_messages=REQUIRED)
+    data = fields.Dict(keys=fields.String(), required=True, error_messages=REQUIRED,
+                       validate=json_document)
 
 
 class MessageSend(Strict):
-    correlation = fields.Dict(keys=fields.String(), load_default=dict)
-    payload = fields.Dict(keys=fields.String(), load_default=dict)
+    correlation = fields.Dict(keys=fields.String(), load_default=dict, validate=json_document)
+    payload = fields.Dict(keys=fields.String(), load_default=dict, validate=json_document)
 
 
 class TaskBrief(Schema):
@@ -118,11 +137,31 @@ class InstancePage(Schema):
     per_page = fields.Integer()
 
 
+class CurrentTask(Schema):
+    id = fields.String()
+    name = fields.String()
+    title = fields.String()
+    candidate_group = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+
+
+class HistoryEntry(Schema):
+    at = fields.DateTime()
+    user = fields.String(allow_none=True)
+    action = fields.String()
+    status_before = fields.String(allow_none=True)
+    status_after = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    details = fields.Dict(allow_none=True)
+
+
 class InstanceDetail(InstanceSummary):
     definition = fields.Dict()
-    current_tasks = fields.List(fields.Dict())
+    # nested (not free dicts) so that dates come out as ISO 8601 like everywhere else
+    current_tasks = fields.List(fields.Nested(CurrentTask))
     data = fields.Dict()
-    history = fields.List(fields.Dict())
+    history = fields.List(fields.Nested(HistoryEntry))
 
 
 class CompleteResult(Schema):

@@ -8,10 +8,10 @@ import time
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
-from app.models import User
+from app.models import Group, User, user_groups, user_municipalities
 
 from .context import Actor
 from .errors import Unauthenticated
@@ -61,10 +61,19 @@ def user_id_from_token(token: str, secret: str) -> int:
 
 
 def actor_for(session: Session, user_id: int) -> Actor:
-    user = session.get(User, user_id)
-    if user is None or not user.active:
+    """The actor behind a request: one round trip, no ORM objects (runs on every API call)."""
+    rows = session.execute(union_all(
+        select(literal("u"), User.username).where(User.id == user_id, User.active.is_(True)),
+        select(literal("g"), Group.name).join(user_groups, user_groups.c.group_id == Group.id)
+        .where(user_groups.c.user_id == user_id),
+        select(literal("m"), user_municipalities.c.ags).where(user_municipalities.c.user_id == user_id),
+    )).all()
+    usernames = [value for kind, value in rows if kind == "u"]
+    if not usernames:
         raise Unauthenticated("Anmeldung ungültig oder abgelaufen.", code="invalid_token")
-    return actor_of(user)
+    return Actor(user_id=user_id, username=usernames[0],
+                 groups=frozenset(v for k, v in rows if k == "g"),
+                 municipalities=frozenset(v for k, v in rows if k == "m"))
 
 
 def actor_of(user: User) -> Actor:

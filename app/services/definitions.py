@@ -37,8 +37,29 @@ def deploy_files(platform: Platform, actor: Actor, files: dict[str, bytes]) -> l
             "Die Prozessdefinition ist ungültig.", code="definition_invalid",
             errors=[_problem(p) for p in exc.problems],
         ) from exc
+    problems = [p for d in parsed for p in _too_long(d)]
+    if problems:
+        raise Invalid("Die Prozessdefinition ist ungültig.", code="definition_invalid", errors=problems)
     with platform.db.unit_of_work() as session:
         return [_store(session, actor, d) for d in parsed]
+
+
+# column sizes of process_definition and human_task: refuse at deploy, not at the first start
+LIMITS = (("key", "Prozess-ID", 120), ("name", "Prozessname", 300))
+TASK_LIMITS = (("bpmn_id", "ID", 255), ("bpmn_name", "Name", 300), ("lane", "Lane", 120))
+
+
+def _too_long(d: ParsedDefinition) -> list[dict]:
+    found = [{"path": f"/process/{d.key[:120]}", "message": f"{label} ist zu lang (höchstens {n} Zeichen)."}
+             for attr, label, n in LIMITS if len(getattr(d, attr) or "") > n]
+    for spec in [d.spec, *d.subprocess_specs.values()]:
+        for ts in spec.task_specs.values():
+            if not getattr(ts, "manual", False):
+                continue
+            found.extend({"path": f"/process/{d.key[:120]}#{str(ts.bpmn_id)[:255]}",
+                          "message": f"{label} der Benutzeraufgabe ist zu lang (höchstens {n} Zeichen)."}
+                         for attr, label, n in TASK_LIMITS if len(getattr(ts, attr, None) or "") > n)
+    return found
 
 
 def deploy_directory(platform: Platform, directory: str | None = None) -> list[dict]:

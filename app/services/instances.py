@@ -13,9 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import store
-from app.engine.runtime import EngineError, NotWaiting, Snapshot, is_message, message_start_names
+from app.engine.runtime import (
+    EngineError,
+    NotWaiting,
+    Snapshot,
+    is_message,
+    message_start_names,
+    open_effects,
+)
 from app.models import (
     EngineTask,
     HumanTask,
@@ -43,10 +51,12 @@ class Loaded:
     definition: ProcessDefinition
     workflow: object
     persisted: set[str]
+    synced_meta: str | None = None  # set by persist(): the workflow equals what was written
 
 
 def claim(session: Session, instance: ProcessInstance) -> None:
     """Bump the version iff nobody else did since we read it; else 409, nothing changed."""
+    seen = instance.version
     result = session.execute(
         update(ProcessInstance)
         .where(ProcessInstance.id == instance.id, ProcessInstance.version == instance.version)
@@ -57,13 +67,23 @@ def claim(session: Session, instance: ProcessInstance) -> None:
         raise Conflict(
             "Der Vorgang wurde zwischenzeitlich von jemand anderem geändert. "
             "Bitte laden Sie ihn neu.", code="concurrent_modification")
-    instance.version += 1
-    session.expire(instance, ["version"])
-    instance.version  # noqa: B018 - reload the bumped value
+    set_committed_value(instance, "version", seen + 1)  # what the UPDATE wrote; no re-SELECT
+    session.info.setdefault("claimed", {}).setdefault(instance.id, seen)
 
 
 def load(platform: Platform, session: Session, instance: ProcessInstance) -> Loaded:
+    """The instance's workflow. A writer (who claimed it in this transaction) may get the one
+    this process kept after the previous write, if nobody wrote since (see workflow_cache)."""
+    same = session.info.get("loaded", {}).get(instance.id)
+    if same is not None and same.synced_meta is not None and same.synced_meta == instance.engine_meta:
+        return same  # written in this transaction: the workflow in memory is what is stored
     definition = session.get(ProcessDefinition, instance.definition_id)
+    seen = session.info.get("claimed", {}).get(instance.id)
+    if seen is not None:
+        entry = platform.workflows.take(instance.id, seen, instance.engine_meta)
+        if entry is not None:
+            return _keep_after_commit(platform, session, Loaded(
+                instance, definition, entry.workflow, entry.persisted))
     spec, subs = platform.specs.get(definition.id, lambda: definition.spec_json)
     rows = session.execute(
         select(EngineTask.id, EngineTask.workflow_id, EngineTask.seq, EngineTask.payload)
@@ -71,7 +91,23 @@ def load(platform: Platform, session: Session, instance: ProcessInstance) -> Loa
     ).all()
     workflow = store.restore_workflow(
         spec, subs, instance.engine_meta, rows, platform.runtime.script_engine)
-    return Loaded(instance, definition, workflow, {r.id for r in rows})
+    loaded = Loaded(instance, definition, workflow, {r.id for r in rows})
+    return _keep_after_commit(platform, session, loaded) if seen is not None else loaded
+
+
+def _keep_after_commit(platform: Platform, session: Session, loaded: Loaded) -> Loaded:
+    """After a successful commit, keep the workflow for this instance's next writer — only if
+    all of it was persisted. A failed transaction keeps nothing (the entry was taken)."""
+    def keep() -> None:
+        instance = loaded.instance
+        if loaded.synced_meta is not None and loaded.synced_meta == instance.engine_meta \
+                and instance.status in ("running", "incident", "suspended"):
+            platform.workflows.put(instance.id, instance.version, loaded.synced_meta,
+                                   loaded.workflow, loaded.persisted)
+
+    session.info.setdefault("after_commit", []).append(keep)
+    session.info.setdefault("loaded", {})[loaded.instance.id] = loaded
+    return loaded
 
 
 def start(platform: Platform, session: Session, actor: Actor, definition: ProcessDefinition,
@@ -91,7 +127,7 @@ def start(platform: Platform, session: Session, actor: Actor, definition: Proces
     workflow.task_tree.data.update(start_data)
     for child in workflow.task_tree.children:
         child.data.update(start_data)
-    loaded = Loaded(instance, definition, workflow, set())
+    loaded = _keep_after_commit(platform, session, Loaded(instance, definition, workflow, set()))
     audit.record(session, actor, "instance.started", "process_instance", instance.id,
                  instance_id=instance.id, after="running",
                  details={"process_key": definition.key, "version": definition.version})
@@ -106,6 +142,8 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
     before = instance.status
     error: EngineError | None = None
     events: list = []
+    # projections the stored state can hold (a new instance has none): skip pointless queries
+    had = open_effects(loaded.workflow) if loaded.persisted else (False, False)
     try:
         action(loaded.workflow)
         events = loaded.workflow.get_events()
@@ -121,7 +159,7 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
     snapshot = None
     if error is None:
         snapshot = platform.runtime.snapshot(loaded.workflow)
-        sync_projections(platform, session, loaded, snapshot, actor, completed_task_id)
+        sync_projections(platform, session, loaded, snapshot, actor, completed_task_id, had)
         instance.status = "completed" if snapshot.completed else "running"
         instance.next_timer_at = snapshot.next_timer_at
         instance.error_message = None
@@ -151,6 +189,7 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
 
 def persist(session: Session, loaded: Loaded) -> int:
     """Write only the changed task rows and the small metadata document."""
+    loaded.synced_meta = None
     changes = store.collect_changes(loaded.workflow)
     iid = loaded.instance.id
     if changes.deletes:
@@ -169,16 +208,21 @@ def persist(session: Session, loaded: Loaded) -> int:
             dict(instance_id=iid, id=r.id, state=r.state, payload=r.payload) for r in old])
     loaded.instance.engine_meta = changes.meta
     loaded.instance.task_seq = changes.next_seq
+    loaded.synced_meta = changes.meta
     return len(changes.upserts) + len(changes.deletes)
 
 
 def sync_projections(platform: Platform, session: Session, loaded: Loaded, snap: Snapshot,
-                     actor: Actor, completed_task_id: str | None) -> None:
+                     actor: Actor, completed_task_id: str | None,
+                     had: tuple[bool, bool] = (True, True)) -> None:
+    """`had` = open_effects() of the state before the step: (jobs, subscriptions) may exist."""
     instance = loaded.instance
     _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id)
-    _sync_service_jobs(platform, session, instance, snap)
-    session.execute(delete(MessageSubscription).where(
-        MessageSubscription.instance_id == instance.id))
+    if had[0] or snap.service_tasks:
+        _sync_service_jobs(platform, session, instance, snap)
+    if had[1]:
+        session.execute(delete(MessageSubscription).where(
+            MessageSubscription.instance_id == instance.id))
     if snap.messages:
         session.execute(insert(MessageSubscription), [
             dict(instance_id=instance.id, task_id=m.task_id, message_name=m.name,

@@ -17,6 +17,7 @@ from app.engine.serializer import spec_from_json
 
 from .functions import script_functions
 from .operators import load_object, load_registry
+from .workflow_cache import WorkflowCache
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Platform:
     db: Database
     runtime: Runtime
     specs: SpecCache = field(default_factory=SpecCache)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)  # restored, for writers
     _operators: dict | None = None
     publisher: object | None = None
     # called after a commit that created service jobs (the outbox relay; issue 3 wires Celery)

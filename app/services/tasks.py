@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import HumanTask, ProcessDefinition, ProcessInstance, User
+from app.models import Group, HumanTask, Municipality, ProcessDefinition, ProcessInstance, User
 
-from . import audit, forms, instances
+from . import audit, forms, instances, task_rules
 from .context import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .platform import Platform
@@ -122,6 +122,7 @@ def claim(platform: Platform, actor: Actor, task_id: str) -> dict:
                            code="already_claimed")
         if _group_clause(actor) is None or not _in_group(session, actor, ht):
             raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
+        task_rules.before_claim(platform, session, actor, ht)  # four eyes (BPMN property)
         ht.assignee_id = actor.user_id
         audit.record(session, actor, "task.claimed", "human_task", ht.task_id,
                      instance_id=ht.instance_id, after=actor.username)
@@ -175,6 +176,7 @@ def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> di
                           errors=[{"path": "", "message": "Objekt erwartet."}])
         instances.claim(session, instance)
         loaded = instances.load(platform, session, instance)
+        task_rules.before_complete(platform, session, actor, ht, loaded.workflow, data)
         audit.record(session, actor, "task.completed", "human_task", ht.task_id,
                      instance_id=instance.id, before="open", after="completed",
                      details={"task": ht.name})
@@ -185,3 +187,93 @@ def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> di
         ht.draft = None
         return {"task": brief(ht, {}), "instance": {
             "id": instance.id, "status": instance.status, "error_message": instance.error_message}}
+
+
+# --- used by the web UI (drafts, hand-over, follow-up) ------------------------------------------
+
+MAX_DRAFT_BYTES = 256 * 1024
+
+
+def group_clause(actor: Actor):  # noqa: ANN201
+    """Public form of the group-inbox condition (None when the actor has no group inbox)."""
+    return _group_clause(actor)
+
+
+def _ensure_editor(session: Session, actor: Actor, ht: HumanTask) -> None:
+    """The assignee, or (unassigned) a member of the candidate group, may work on the task."""
+    if ht.assignee_id == actor.user_id:
+        return
+    if ht.assignee_id is not None:
+        raise Forbidden("Die Aufgabe wird von einer anderen Person bearbeitet.",
+                        code="claimed_by_other")
+    if not _in_group(session, actor, ht):
+        raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
+
+
+def save_draft(platform: Platform, actor: Actor, task_id: str, data: dict) -> dict:
+    """Keep unvalidated form input as the task's draft (shown again when the form is opened)."""
+    if not isinstance(data, dict):
+        raise Invalid("Der Entwurf muss ein Objekt sein.",
+                      errors=[{"path": "", "message": "Objekt erwartet."}])
+    if len(str(data)) > MAX_DRAFT_BYTES:
+        raise Invalid("Der Entwurf ist zu groß.", code="payload_too_large")
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        _ensure_open(ht)
+        _ensure_editor(session, actor, ht)
+        ht.draft = data
+        audit.record(session, actor, "task.draft_saved", "human_task", ht.task_id,
+                     instance_id=ht.instance_id)
+        return brief(ht, _usernames(session, {ht.assignee_id} if ht.assignee_id else set()))
+
+
+def candidates(session: Session, ht: HumanTask) -> list[User]:
+    """Active users who belong to the task's candidate group (and, for municipal tasks, to its
+    municipality)."""
+    if not ht.candidate_group:
+        return []
+    q = select(User).join(User.groups).where(Group.name == ht.candidate_group, User.active)
+    if ht.candidate_group == "kommune":
+        q = q.join(User.municipalities).where(Municipality.ags == ht.municipality_ags)
+    return list(session.scalars(q.order_by(User.username)).unique())
+
+
+def colleagues(platform: Platform, actor: Actor, task_id: str) -> list[dict]:
+    """Who the task can be handed over to (the candidate group without the actor)."""
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        return [{"username": u.username, "display_name": u.display_name or u.username}
+                for u in candidates(session, ht) if u.id != actor.user_id]
+
+
+def hand_over(platform: Platform, actor: Actor, task_id: str, username: str) -> dict:
+    """Assign the task to a colleague of its candidate group."""
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        _ensure_open(ht)
+        if not actor.is_admin:
+            _ensure_editor(session, actor, ht)
+        target = next((u for u in candidates(session, ht) if u.username == username), None)
+        if target is None:
+            raise Invalid("Die Aufgabe kann nur an ein Mitglied der zuständigen Gruppe "
+                          "übergeben werden.", code="not_a_colleague",
+                          errors=[{"path": "/username", "message": "Bitte wählen Sie eine Person "
+                                   "aus der zuständigen Gruppe."}])
+        before = ht.assignee_id
+        ht.assignee_id = target.id
+        audit.record(session, actor, "task.handed_over", "human_task", ht.task_id,
+                     instance_id=ht.instance_id, before=str(before) if before else None,
+                     after=target.username)
+        return brief(ht, {target.id: target.username})
+
+
+def set_follow_up(platform: Platform, actor: Actor, task_id: str, when: datetime | None) -> dict:
+    """Set or clear the follow-up date (Wiedervorlage) of an open task."""
+    with platform.db.unit_of_work() as session:
+        ht = _get_visible_task(session, actor, task_id)
+        _ensure_open(ht)
+        _ensure_editor(session, actor, ht)
+        ht.follow_up_at = when
+        audit.record(session, actor, "task.follow_up", "human_task", ht.task_id,
+                     instance_id=ht.instance_id, after=when.isoformat() if when else None)
+        return brief(ht, _usernames(session, {ht.assignee_id} if ht.assignee_id else set()))

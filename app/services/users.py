@@ -12,6 +12,7 @@ from . import audit
 from .auth import hash_password
 from .context import SYSTEM, Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .ledger import seed_budget
 from .platform import Platform
 
 GROUP_TITLES = {
@@ -39,6 +40,16 @@ DEMO_USERS = [
     ("ressort-finanzen", "Ressort Finanzen", ["ressort-finanzen"]),
     ("sv-staedtetag", "Hessischer Städtetag", ["spitzenverband"]),
     ("hmind1", "Hanna Mind (HMinD)", ["bewilligung"]),
+    # Phase 2 (issue 4): every consulted ministry, more evaluators and Spitzenverbände, and a
+    # head of unit who may both prepare and approve (the four-eyes rule applies per case)
+    ("ressort-gesundheit", "Ressort Gesundheit und Pflege", ["ressort-gesundheit"]),
+    ("ressort-umwelt", "Ressort Landwirtschaft und Umwelt", ["ressort-umwelt"]),
+    ("ressort-innern", "Ressort Innern", ["ressort-innern"]),
+    ("ressort-soziales", "Ressort Arbeit und Soziales", ["ressort-soziales"]),
+    ("gutachter2", "Gustav Gutachter", ["gutachter"]),
+    ("sv-landkreistag", "Hessischer Landkreistag", ["spitzenverband"]),
+    ("sv-hsgb", "Hessischer Städte- und Gemeindebund", ["spitzenverband"]),
+    ("sb-leitung", "Lea Leitner (Referatsleitung)", ["sachbearbeitung", "bewilligung"]),
     ("modeler1", "Moritz Modell (Prozessverantwortung)", ["prozessverantwortliche"]),
     ("admin", "Administration", ["admin"]),
 ]
@@ -101,6 +112,7 @@ def seed_demo(platform: Platform) -> dict:
                 create_user(session, SYSTEM, username, password, ["kommune"], [m["ags"]],
                             display_name=f"{m['name']} (Kommune)")
                 created.append(username)
+    seed_budget(platform)  # Phase 2: demo budget positions (idempotent)
     return {"created_users": created}
 
 

@@ -27,6 +27,10 @@ import {
 
 import { loadXml, showLoadError, emit, onReady } from './lib/xml-source.js';
 import { bindXmlFormFields } from './lib/form-binding.js';
+import { FoerderPropertiesProviderModule } from './lib/properties-provider.js';
+import { TranslateModule } from './lib/translate-de.js';
+import { collectLoopRefs, isKnownLoopWarning, restoreLoopRefs } from './lib/loop-refs.js';
+import spiffworkflowModdle from './lib/spiffworkflow-moddle.json';
 
 export const ERROR_MARKER = 'validation-error';
 const OVERLAY_TYPE = 'validation-error';
@@ -36,10 +40,17 @@ function init() {
   if (!container) return;
   const panel = document.getElementById('properties');
 
-  const options = { container };
+  // spiffworkflow:* extension elements (forms, operators, DMN references) are typed moddle
+  // elements, edited in the "Förderportal" properties group
+  const options = {
+    container,
+    moddleExtensions: { spiffworkflow: spiffworkflowModdle },
+    additionalModules: [TranslateModule]
+  };
   if (panel) {
     options.propertiesPanel = { parent: panel };
-    options.additionalModules = [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule];
+    options.additionalModules.push(
+      BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, FoerderPropertiesProviderModule);
   }
   const modeler = new BpmnModeler(options);
   container.classList.add('fp-modeler-canvas');
@@ -103,8 +114,11 @@ function init() {
     return result;
   }
 
+  let loopRefs = {};
+
   async function importXML(xml) {
     clearErrors();
+    loopRefs = collectLoopRefs(xml);
     const result = await modeler.importXML(xml);
     modeler.get('canvas').zoom('fit-viewport', 'auto');
     return result;
@@ -114,11 +128,12 @@ function init() {
 
   const api = {
     modeler,
+    importWarnings: [],
     get ready() { return ready; },
     async getXML() {
       await ready;
       const { xml } = await modeler.saveXML({ format: true });
-      return xml;
+      return restoreLoopRefs(xml, loopRefs);
     },
     async getSVG() {
       await ready;
@@ -146,6 +161,8 @@ function init() {
       const xml = await loadXml(container, 'bpmn-xml');
       if (xml) {
         const { warnings } = await importXML(xml);
+        api.importWarnings = (warnings || []).map((w) => String(w && w.message ? w.message : w))
+          .filter((m) => !isKnownLoopWarning(m, loopRefs));
         if (warnings && warnings.length) console.warn('[foerderModeler] import warnings', warnings);
       } else {
         await modeler.createDiagram();

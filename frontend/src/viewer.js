@@ -101,7 +101,7 @@ function init() {
 
     // Screen-reader summary; listed in reading order completed → active → failed.
     summary.reverse();
-    container.setAttribute('role', 'img');
+    container.setAttribute('role', 'figure');
     container.setAttribute('aria-label', baseLabel + '. ' + summary.join('. ') + '.');
     emit(container, 'foerder:states-applied', { marked: Object.fromEntries(marked) });
   }

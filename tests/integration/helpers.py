@@ -45,3 +45,30 @@ def open_tasks(user, instance_id: int) -> list[dict]:  # noqa: ANN001
     r = user.get("/api/tasks", query_string={"scope": "groups", "per_page": 200})
     assert r.status_code == 200, r.get_json()
     return [t for t in r.get_json()["items"] if t["instance_id"] == instance_id]
+
+
+def run_jobs(platform, max_rounds: int = 20) -> list[str]:  # noqa: ANN001
+    """Run every open service job in-process (as a worker would), until none is left.
+
+    Jobs created by completing a job run in the next round. Returns the operators run."""
+    from app.services import jobs
+
+    ran: list[str] = []
+    for _ in range(max_rounds):
+        pending = jobs.open_jobs(platform)
+        if not pending:
+            return ran
+        for job in pending:
+            jobs.execute(platform, job.id)
+            ran.append(job.operator)
+    raise AssertionError(f"service jobs did not settle after {max_rounds} rounds: {ran}")
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF with whitespace (line breaks) folded to single spaces."""
+    import io
+
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    return " ".join(text.split())

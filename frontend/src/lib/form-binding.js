@@ -24,11 +24,15 @@ export function bindXmlFormFields(attr, getXml) {
         return;
       }
       form.dataset.fpXmlFilled = '1';
-      if (typeof form.requestSubmit === 'function') {
-        form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
-      } else {
-        form.submit();
-      }
+      // getXml() may settle in microtasks, i.e. while the browser still dispatches this submit
+      // event; a submission requested then is silently ignored. Submit in a new task instead.
+      setTimeout(() => {
+        if (typeof form.requestSubmit === 'function') {
+          form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+        } else {
+          form.submit();
+        }
+      }, 0);
     });
   });
 }

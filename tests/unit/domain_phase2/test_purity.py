@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 MODULES = ["errors", "cluster", "evaluation", "ressorts", "ledger", "reclaim", "digicheck",
-           "deadlines"]
+           "deadlines", "phase2"]
 DOMAIN = Path(__file__).resolve().parents[3] / "app" / "domain"
 
 
