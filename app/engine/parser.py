@@ -128,7 +128,8 @@ def parse_definitions(
         elif "DMN" in (root.nsmap.get(None) or "") and root.tag.endswith("definitions"):
             try:
                 parser.add_dmn_xml(root, filename=name)
-                dmn_files[name] = [d.get("id") for d in root if str(d.tag).endswith("decision")]
+                dmn_files[name] = [el.get("id") for el in root.iter()
+                                   if str(el.tag).endswith(("}decision", "}decisionTable"))]
             except (ValidationException, SpiffWorkflowException, etree.LxmlError) as exc:
                 problems.append(_from_spiff(exc, name))
         else:

@@ -83,3 +83,10 @@ def test_valid_upload_deploys_a_new_version_only_when_content_changed(login):
     assert first[0]["key"] == "upload_test"
     assert again[0]["version"] == first[0]["version"] and again[0]["created"] is False
     assert changed[0]["version"] == first[0]["version"] + 1
+
+
+def test_deployed_definition_keeps_the_dmn_it_calls(platform):
+    with platform.db.unit_of_work() as s:
+        definition = s.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.key == "demo_antrag").order_by(ProcessDefinition.version.desc())).first()
+        assert set(definition.sources) == {"demo/demo_antrag.bpmn", "demo/demo_pruefstufe.dmn"}
