@@ -16,6 +16,9 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# Every answer of the engine's open-task index is compared with SpiffWorkflow's own tree walk
+# (app/engine/indexed.py); worker processes started by fixtures inherit it.
+os.environ.setdefault("FP_ENGINE_VERIFY_INDEX", "1")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RUNTIME_TABLES = ["operator_effect", "message_subscription", "service_job", "human_task", "engine_task",
                   "audit_entry", "process_instance"]

@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from .indexed import IndexedBpmnWorkflow
 from .parser import lane_group
 from .specs import DeferredServiceTask
 
@@ -93,6 +94,14 @@ def all_tasks(workflow: BpmnWorkflow):  # noqa: ANN201
         yield from sp.tasks.values()
 
 
+def live_tasks(workflow: BpmnWorkflow) -> list:
+    """Every task that is not COMPLETED/CANCELLED (a superset is fine: callers filter by state).
+    From the workflow's index when it has one, otherwise by walking all tasks."""
+    open_tasks = getattr(workflow, "open_tasks", None)
+    tasks = open_tasks() if open_tasks is not None else None
+    return tasks if tasks is not None else list(all_tasks(workflow))
+
+
 def find_task(workflow: BpmnWorkflow, task_id: str):  # noqa: ANN201
     try:
         uid = UUID(str(task_id))
@@ -123,7 +132,7 @@ class Runtime:
         self.max_depth = max_depth
 
     def new_workflow(self, spec, subprocess_specs) -> BpmnWorkflow:  # noqa: ANN001
-        return BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        return IndexedBpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
 
     # -- stepping ---------------------------------------------------------------------------
     def step(self, workflow: BpmnWorkflow) -> None:
@@ -133,7 +142,7 @@ class Runtime:
                 workflow.refresh_timers()
                 workflow.do_engine_steps()
                 if not any(t.state == TaskState.READY and not t.task_spec.manual
-                           for t in all_tasks(workflow)):
+                           for t in live_tasks(workflow)):
                     break
         except SpiffWorkflowException as exc:
             raise self._engine_error(exc) from exc
@@ -145,7 +154,7 @@ class Runtime:
 
     def _guard(self, workflow: BpmnWorkflow) -> None:
         """The default task iterator stops at depth 1000 and then misses READY tasks silently."""
-        for task in all_tasks(workflow):
+        for task in live_tasks(workflow):
             if task.state & LIVE and _depth(task) > self.max_depth:
                 raise EngineError(
                     "Der Prozess hat die zulässige Schleifentiefe überschritten "
@@ -253,7 +262,7 @@ class Runtime:
     def snapshot(self, workflow: BpmnWorkflow) -> Snapshot:
         snap = Snapshot(completed=workflow.completed)
         timers: list[datetime] = []
-        for task in all_tasks(workflow):
+        for task in live_tasks(workflow):
             spec = task.task_spec
             if task.state == TaskState.READY and spec.manual:
                 snap.user_tasks.append(_ready_user_task(task))
@@ -325,7 +334,7 @@ def _timer_due(task) -> datetime | None:  # noqa: ANN001
 def shift_timers(workflow: BpmnWorkflow, delta) -> int:  # noqa: ANN001
     """Move every waiting timer's due time by `delta` (administrative time travel, tests)."""
     moved = 0
-    for task in all_tasks(workflow):
+    for task in live_tasks(workflow):
         definition = getattr(task.task_spec, "event_definition", None)
         if task.state == TaskState.WAITING and isinstance(definition, TimerEventDefinition):
             value = task._get_internal_data("event_value")
@@ -353,7 +362,7 @@ def open_effects(workflow: BpmnWorkflow) -> tuple[bool, bool]:
     """(a service task is STARTED, a message catch is WAITING): the only states for which the
     projections of a stored workflow hold open service jobs or message subscriptions."""
     jobs = messages = False
-    for task in all_tasks(workflow):
+    for task in live_tasks(workflow):
         if task.state == TaskState.STARTED and isinstance(task.task_spec, DeferredServiceTask):
             jobs = True
         elif task.state == TaskState.WAITING and isinstance(

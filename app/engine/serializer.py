@@ -17,18 +17,20 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+from .indexed import IndexedBpmnWorkflow
 from .specs import DeferredServiceTask
 
 
 class SharedSpecWorkflowConverter(BpmnWorkflowConverter):
-    """Accepts already restored spec objects so instances share one spec per version."""
+    """Accepts already restored spec objects so instances share one spec per version, and
+    restores into an `IndexedBpmnWorkflow`."""
 
     def from_dict(self, dct):  # noqa: ANN001
         spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs", {})
         if isinstance(spec, dict):
             spec = self.registry.restore(spec)
             subprocess_specs = self.mapping_from_dict(subprocess_specs)
-        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow = IndexedBpmnWorkflow(spec, subprocess_specs, deserializing=True)
         # Task() registers itself in workflow.tasks; rows come parents-first.
         workflow.tasks = {}
         for task_dct in dct["tasks"].values():

@@ -20,6 +20,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from .indexed import IndexMismatch, TaskIndex, verifying
 from .serializer import dumps, serializer
 
 FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
@@ -74,23 +75,42 @@ def _workflow_header(workflow, registry) -> dict:  # noqa: ANN001
     }
 
 
+def _stale(task, sigs: dict) -> bool:  # noqa: ANN001
+    return not (task.state & FINISHED and sigs.get(task.id) == _signature(task))
+
+
 def collect_changes(workflow: BpmnWorkflow) -> Changes:
-    """What must be written for this workflow since it was loaded or last saved."""
+    """What must be written for this workflow since it was loaded or last saved.
+
+    With an `IndexedBpmnWorkflow` only the tasks its index names are looked at (open ones,
+    those added or removed since the last save and their parents); otherwise every task's
+    signature is compared. Either way finished history is never serialised again.
+    """
     s = serializer()
     registry = s.registry
     sigs: dict = getattr(workflow, "_fp_sigs", {})
     seqs: dict = getattr(workflow, "_fp_seqs", {})
     next_seq: int = getattr(workflow, "_fp_next_seq", 0)
     changes = Changes()
-    seen: set = set()
+    index = workflow.tasks if isinstance(workflow.tasks, TaskIndex) else None
+    use_index = index is not None and not index.full and workflow.index_usable
+    if use_index:
+        ids = index.candidates()
+        scopes = [("", workflow, [(tid, dict.get(index, tid)) for tid in ids])]
+        gone = [tid for tid in index.removed if tid in sigs]
+        if verifying():
+            _verify_candidates(workflow, ids, gone, sigs)
+    else:
+        scopes = [(wf_id, wf, list(wf.tasks.items())) for wf_id, wf in _all_workflows(workflow)]
+        seen = {tid for _wf_id, _wf, items in scopes for tid, _task in items}
+        gone = [tid for tid in sigs if tid not in seen]
     subprocesses = {}
-    for wf_id, wf in _all_workflows(workflow):
+    for wf_id, wf, items in scopes:
         if wf_id:
             header = _workflow_header(wf, registry)
             header.update(parent_task_id=str(wf.parent_task_id), spec=wf.spec.name)
             subprocesses[wf_id] = header
-        for task_id, task in wf.tasks.items():
-            seen.add(task_id)
+        for task_id, task in items:
             sig = _signature(task)
             if task.state & FINISHED and sigs.get(task_id) == sig:
                 continue
@@ -112,10 +132,10 @@ def collect_changes(workflow: BpmnWorkflow) -> Changes:
                 )
             )
             sigs[task_id] = sig
-    for gone in set(sigs) - seen:
-        changes.deletes.append(str(gone))
-        sigs.pop(gone, None)
-        seqs.pop(gone, None)
+    for tid in gone:
+        changes.deletes.append(str(tid))
+        sigs.pop(tid, None)
+        seqs.pop(tid, None)
     meta = _workflow_header(workflow, registry)
     meta["bpmn_events"] = registry.convert(workflow.bpmn_events)
     meta["subprocesses"] = subprocesses
@@ -124,7 +144,20 @@ def collect_changes(workflow: BpmnWorkflow) -> Changes:
     workflow._fp_sigs = sigs
     workflow._fp_seqs = seqs
     workflow._fp_next_seq = next_seq
+    if index is not None:
+        index.settle()
     return changes
+
+
+def _verify_candidates(workflow: BpmnWorkflow, ids: list, gone: list, sigs: dict) -> None:
+    """Verification mode: the index must name every task a full comparison finds stale."""
+    stale = {tid for tid, task in workflow.tasks.items() if _stale(task, sigs)}
+    missing = stale - set(ids)
+    expected_gone = {tid for tid in sigs if tid not in workflow.tasks}
+    if missing or expected_gone != set(gone):
+        raise IndexMismatch(
+            f"store: stale tasks not named by the index {sorted(map(str, missing))}; "
+            f"removed {sorted(map(str, gone))} != {sorted(map(str, expected_gone))}")
 
 
 def restore_workflow(spec, subprocess_specs, meta_json: str, rows, script_engine) -> BpmnWorkflow:  # noqa: ANN001
@@ -169,4 +202,6 @@ def restore_workflow(spec, subprocess_specs, meta_json: str, rows, script_engine
     workflow._fp_sigs = sigs
     workflow._fp_seqs = seqs
     workflow._fp_next_seq = (ordered[-1].seq + 1) if ordered else 0
+    if isinstance(workflow.tasks, TaskIndex):
+        workflow.tasks.settle()
     return workflow
