@@ -28,8 +28,8 @@ def current_actor() -> Actor:
         user_id = session.get("user_id")
     if user_id is None:
         raise Unauthenticated("Bitte melden Sie sich an.", code="unauthenticated")
-    with platform().db.unit_of_work() as s:
-        g.actor = auth.actor_for(s, int(user_id))
+    with platform().db.reading() as conn:
+        g.actor = auth.actor_for(conn, int(user_id))
     return g.actor
 
 

@@ -9,6 +9,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from app.schemas import page_of
 from app.services import allocation, allocation_export, masterdata
 from app.services.errors import Invalid
 
@@ -168,11 +169,7 @@ class MunicipalitySchema(Schema):
     finanzkraft = fields.List(fields.Dict())
 
 
-class MunicipalityPage(Schema):
-    items = fields.List(fields.Nested(MunicipalitySchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+MunicipalityPage = page_of(MunicipalitySchema, "MunicipalityPage")
 
 
 class CaseArgs(Schema):
@@ -195,11 +192,7 @@ class CaseSchema(Schema):
     started_at = fields.DateTime(allow_none=True)
 
 
-class CasePage(Schema):
-    items = fields.List(fields.Nested(CaseSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+CasePage = page_of(CaseSchema, "CasePage")
 
 
 class HfagBody(Schema):

@@ -19,12 +19,13 @@ class ProcessDefinition(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(300), default="")
     content_hash: Mapped[str] = mapped_column(String(64))
-    # {filename: text} of every BPMN/DMN file the process needs
-    sources: Mapped[dict]
+    # {filename: text} of every BPMN/DMN file the process needs (deferred: large, rarely read)
+    sources: Mapped[dict] = mapped_column(deferred=True)
     # {filename: parsed JSON} of every form file its user tasks reference
     forms: Mapped[dict]
-    # serializer output of the spec and its subprocess specs (shared by all instances)
-    spec_json: Mapped[str] = mapped_column(Text)
+    # serializer output of the spec and its subprocess specs (shared by all instances; read
+    # through the spec cache, hence deferred)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     starter_groups: Mapped[list] = mapped_column(default=list)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -109,11 +109,15 @@ class TaskDetail(TaskBrief):
     instance_status = fields.String()
 
 
-class TaskPage(Schema):
-    items = fields.List(fields.Nested(TaskBrief))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The response schema of a paged list of `item` (items, total, page, per_page)."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item)), "total": fields.Integer(),
+        "page": fields.Integer(), "per_page": fields.Integer(),
+    }, name=name)
+
+
+TaskPage = page_of(TaskBrief, "TaskPage")
 
 
 class InstanceSummary(Schema):
@@ -130,11 +134,7 @@ class InstanceSummary(Schema):
     next_timer_at = fields.DateTime(allow_none=True)
 
 
-class InstancePage(Schema):
-    items = fields.List(fields.Nested(InstanceSummary))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+InstancePage = page_of(InstanceSummary, "InstancePage")
 
 
 class CurrentTask(Schema):

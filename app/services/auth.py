@@ -8,10 +8,10 @@ import time
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from app.models import Group, User, user_groups, user_municipalities
+from app.models import User
 
 from .context import Actor
 from .errors import Unauthenticated
@@ -60,14 +60,19 @@ def user_id_from_token(token: str, secret: str) -> int:
         raise Unauthenticated("Anmeldung ungültig oder abgelaufen.", code="invalid_token") from exc
 
 
-def actor_for(session: Session, user_id: int) -> Actor:
-    """The actor behind a request: one round trip, no ORM objects (runs on every API call)."""
-    rows = session.execute(union_all(
-        select(literal("u"), User.username).where(User.id == user_id, User.active.is_(True)),
-        select(literal("g"), Group.name).join(user_groups, user_groups.c.group_id == Group.id)
-        .where(user_groups.c.user_id == user_id),
-        select(literal("m"), user_municipalities.c.ags).where(user_municipalities.c.user_id == user_id),
-    )).all()
+# One round trip, no expression building or compilation per request (runs on every API call).
+_ACTOR_SQL = text(
+    "SELECT 'u' AS kind, username AS value FROM user_account WHERE id = :uid AND active = :yes "
+    "UNION ALL SELECT 'g', g.name FROM user_group ug JOIN \"group\" g ON g.id = ug.group_id "
+    "WHERE ug.user_id = :uid "
+    "UNION ALL SELECT 'm', ags FROM user_municipality WHERE user_id = :uid"
+)
+
+
+def actor_for(conn: Session | Connection, user_id: int) -> Actor:
+    """The actor behind a request (an active user's groups and municipalities) from a session
+    or a plain connection."""
+    rows = conn.execute(_ACTOR_SQL, {"uid": user_id, "yes": True}).all()
     usernames = [value for kind, value in rows if kind == "u"]
     if not usernames:
         raise Unauthenticated("Anmeldung ungültig oder abgelaufen.", code="invalid_token")

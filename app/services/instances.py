@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -45,24 +45,38 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def specs_of(platform: Platform, session: Session, definition_id: int) -> tuple:
+    """(spec, subprocess specs) of a definition version; its spec_json is read only on a miss."""
+    return platform.specs.get(definition_id, lambda: session.scalar(
+        select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id)))
+
+
+def forms_of(platform: Platform, session: Session, definition_id: int) -> dict:
+    """{filename: JSON schema} of a definition version (cached like its specs)."""
+    return platform.specs.forms(definition_id, lambda: session.scalar(
+        select(ProcessDefinition.forms).where(ProcessDefinition.id == definition_id)) or {})
+
+
 @dataclass
 class Loaded:
     instance: ProcessInstance
-    definition: ProcessDefinition
     workflow: object
     persisted: set[str]
     synced_meta: str | None = None  # set by persist(): the workflow equals what was written
 
 
+_INSTANCES = ProcessInstance.__table__
+_CLAIM = (update(_INSTANCES)
+          .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.version == bindparam("seen"))
+          .values(version=_INSTANCES.c.version + 1))
+
+
 def claim(session: Session, instance: ProcessInstance) -> None:
     """Bump the version iff nobody else did since we read it; else 409, nothing changed."""
     seen = instance.version
-    result = session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == instance.id, ProcessInstance.version == instance.version)
-        .values(version=ProcessInstance.version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    if instance in session.new:
+        session.flush()
+    result = session.connection().execute(_CLAIM, {"iid": instance.id, "seen": seen})
     if result.rowcount != 1:
         raise Conflict(
             "Der Vorgang wurde zwischenzeitlich von jemand anderem geändert. "
@@ -77,21 +91,20 @@ def load(platform: Platform, session: Session, instance: ProcessInstance) -> Loa
     same = session.info.get("loaded", {}).get(instance.id)
     if same is not None and same.synced_meta is not None and same.synced_meta == instance.engine_meta:
         return same  # written in this transaction: the workflow in memory is what is stored
-    definition = session.get(ProcessDefinition, instance.definition_id)
     seen = session.info.get("claimed", {}).get(instance.id)
     if seen is not None:
         entry = platform.workflows.take(instance.id, seen, instance.engine_meta)
         if entry is not None:
             return _keep_after_commit(platform, session, Loaded(
-                instance, definition, entry.workflow, entry.persisted))
-    spec, subs = platform.specs.get(definition.id, lambda: definition.spec_json)
+                instance, entry.workflow, entry.persisted))
+    spec, subs = specs_of(platform, session, instance.definition_id)
     rows = session.execute(
         select(EngineTask.id, EngineTask.workflow_id, EngineTask.seq, EngineTask.payload)
         .where(EngineTask.instance_id == instance.id)
     ).all()
     workflow = store.restore_workflow(
         spec, subs, instance.engine_meta, rows, platform.runtime.script_engine)
-    loaded = Loaded(instance, definition, workflow, {r.id for r in rows})
+    loaded = Loaded(instance, workflow, {r.id for r in rows})
     return _keep_after_commit(platform, session, loaded) if seen is not None else loaded
 
 
@@ -119,7 +132,7 @@ def start(platform: Platform, session: Session, actor: Actor, definition: Proces
     )
     session.add(instance)
     session.flush()
-    spec, subs = platform.specs.get(definition.id, lambda: definition.spec_json)
+    spec, subs = specs_of(platform, session, definition.id)
     workflow = platform.runtime.new_workflow(spec, subs)
     start_data = dict(data)
     start_data.update(
@@ -127,7 +140,7 @@ def start(platform: Platform, session: Session, actor: Actor, definition: Proces
     workflow.task_tree.data.update(start_data)
     for child in workflow.task_tree.children:
         child.data.update(start_data)
-    loaded = _keep_after_commit(platform, session, Loaded(instance, definition, workflow, set()))
+    loaded = _keep_after_commit(platform, session, Loaded(instance, workflow, set()))
     audit.record(session, actor, "instance.started", "process_instance", instance.id,
                  instance_id=instance.id, after="running",
                  details={"process_key": definition.key, "version": definition.version})
@@ -143,7 +156,8 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
     error: EngineError | None = None
     events: list = []
     # projections the stored state can hold (a new instance has none): skip pointless queries
-    had = open_effects(loaded.workflow) if loaded.persisted else (False, False)
+    fresh = not loaded.persisted  # created in this transaction: no projection rows exist yet
+    had = (False, False) if fresh else open_effects(loaded.workflow)
     try:
         action(loaded.workflow)
         events = loaded.workflow.get_events()
@@ -159,7 +173,8 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
     snapshot = None
     if error is None:
         snapshot = platform.runtime.snapshot(loaded.workflow)
-        sync_projections(platform, session, loaded, snapshot, actor, completed_task_id, had)
+        sync_projections(platform, session, loaded, snapshot, actor, completed_task_id, had,
+                         fresh=fresh)
         instance.status = "completed" if snapshot.completed else "running"
         instance.next_timer_at = snapshot.next_timer_at
         instance.error_message = None
@@ -192,20 +207,26 @@ def persist(session: Session, loaded: Loaded) -> int:
     loaded.synced_meta = None
     changes = store.collect_changes(loaded.workflow)
     iid = loaded.instance.id
+    # engine_task rows are never ORM objects in a session: plain statements on the session's
+    # connection (same transaction), without flushing the unit of work before each of them
+    conn = session.connection()
+    table = EngineTask.__table__
     if changes.deletes:
-        session.execute(delete(EngineTask).where(
-            EngineTask.instance_id == iid, EngineTask.id.in_(changes.deletes)))
+        conn.execute(delete(table).where(
+            table.c.instance_id == iid, table.c.id.in_(changes.deletes)))
         loaded.persisted.difference_update(changes.deletes)
     new = [r for r in changes.upserts if r.id not in loaded.persisted]
     old = [r for r in changes.upserts if r.id in loaded.persisted]
     if new:
-        session.execute(insert(EngineTask), [
+        conn.execute(insert(table), [
             dict(instance_id=iid, id=r.id, workflow_id=r.workflow_id, seq=r.seq,
                  spec_name=r.spec_name, state=r.state, payload=r.payload) for r in new])
         loaded.persisted.update(r.id for r in new)
     if old:
-        session.execute(update(EngineTask), [
-            dict(instance_id=iid, id=r.id, state=r.state, payload=r.payload) for r in old])
+        conn.execute(update(table).where(
+            table.c.instance_id == bindparam("b_instance"), table.c.id == bindparam("b_id")
+        ).values(state=bindparam("b_state"), payload=bindparam("b_payload")), [
+            dict(b_instance=iid, b_id=r.id, b_state=r.state, b_payload=r.payload) for r in old])
     loaded.instance.engine_meta = changes.meta
     loaded.instance.task_seq = changes.next_seq
     loaded.synced_meta = changes.meta
@@ -214,10 +235,11 @@ def persist(session: Session, loaded: Loaded) -> int:
 
 def sync_projections(platform: Platform, session: Session, loaded: Loaded, snap: Snapshot,
                      actor: Actor, completed_task_id: str | None,
-                     had: tuple[bool, bool] = (True, True)) -> None:
-    """`had` = open_effects() of the state before the step: (jobs, subscriptions) may exist."""
+                     had: tuple[bool, bool] = (True, True), fresh: bool = False) -> None:
+    """`had` = open_effects() of the state before the step: (jobs, subscriptions) may exist;
+    `fresh`: the instance was created in this transaction and has no human tasks yet."""
     instance = loaded.instance
-    _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id)
+    _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id, fresh)
     if had[0] or snap.service_tasks:
         _sync_service_jobs(platform, session, instance, snap)
     if had[1]:
@@ -240,9 +262,25 @@ def _close_open_tasks(session, instance_id, completed_task_id, actor, outcome): 
             ht.outcome = outcome
 
 
-def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id):  # noqa: ANN001
-    open_rows = {ht.task_id: ht for ht in session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None)))}
+def _pending_human_tasks(session: Session, instance_id: int) -> bool:
+    """Unflushed HumanTask changes of this instance (then the query below must flush first)."""
+    return any(isinstance(o, HumanTask) and o.instance_id == instance_id
+               for o in (*session.new, *session.dirty))
+
+
+def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id,  # noqa: ANN001
+                      fresh=False):  # noqa: ANN001
+    query = select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))
+    if fresh:
+        open_rows = {}
+    elif _pending_human_tasks(session, instance.id):
+        open_rows = {ht.task_id: ht for ht in session.scalars(query)}
+    else:
+        # nothing of this instance's projection is pending: the rest of the unit of work
+        # (audit entries, instance columns) is flushed once at commit, not here
+        with session.no_autoflush:
+            open_rows = {ht.task_id: ht for ht in session.scalars(query)}
     ready = {t.id: t for t in snap.user_tasks}
     for task_id, ht in open_rows.items():
         if task_id not in ready:
@@ -344,7 +382,7 @@ def message_start_definition(platform: Platform, session: Session, name: str):  
     rows = session.scalars(select(ProcessDefinition).join(
         latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.v)))
     for definition in rows:
-        spec, _subs = platform.specs.get(definition.id, lambda d=definition: d.spec_json)
+        spec, _subs = specs_of(platform, session, definition.id)
         if name in message_start_names(spec):
             return definition
     return None

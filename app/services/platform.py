@@ -23,24 +23,49 @@ log = logging.getLogger(__name__)
 
 
 class SpecCache:
-    """Restored specs per definition version; they are immutable and shared by all instances."""
+    """What a definition version yields once and never changes: the restored specs (shared by
+    all its instances), its forms, and the BPMN properties of its tasks. LRU by definition id;
+    loaders run only on a miss (the definition row's large columns are read only then)."""
 
     def __init__(self, size: int = 128) -> None:
-        self._items: OrderedDict[int, tuple] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int], object] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
 
-    def get(self, definition_id: int, loader: Callable[[], str]) -> tuple:
+    def _memo(self, kind: str, definition_id: int, compute: Callable[[], object]):  # noqa: ANN202
+        key = (kind, definition_id)
         with self._lock:
-            if definition_id in self._items:
-                self._items.move_to_end(definition_id)
-                return self._items[definition_id]
-        specs = spec_from_json(loader())
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
         with self._lock:
-            self._items[definition_id] = specs
-            while len(self._items) > self._size:
+            self._items[key] = value
+            while len(self._items) > self._size * 3:
                 self._items.popitem(last=False)
-        return specs
+        return value
+
+    def get(self, definition_id: int, loader: Callable[[], str]) -> tuple:
+        """(spec, subprocess specs); `loader` returns the definition's spec_json."""
+        return self._memo("spec", definition_id, lambda: spec_from_json(loader()))
+
+    def forms(self, definition_id: int, loader: Callable[[], dict]) -> dict:
+        """{filename: JSON schema}; `loader` returns the definition's forms."""
+        return self._memo("forms", definition_id, loader)
+
+    def task_properties(self, definition_id: int, loader: Callable[[], str]) -> dict[str, dict]:
+        """{bpmn id: spiffworkflow properties} of every task in the process and its
+        subprocesses (the first occurrence of an id wins)."""
+        def compute() -> dict[str, dict]:
+            spec, subprocess_specs = self.get(definition_id, loader)
+            found: dict[str, dict] = {}
+            for s in (spec, *subprocess_specs.values()):
+                for ts in s.task_specs.values():
+                    bpmn_id = getattr(ts, "bpmn_id", None)
+                    if bpmn_id and bpmn_id not in found:
+                        found[bpmn_id] = dict((getattr(ts, "extensions", None) or {}).get("properties", {}))
+            return found
+        return self._memo("props", definition_id, compute)
 
 
 @dataclass

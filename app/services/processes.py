@@ -122,6 +122,7 @@ def describe(platform: Platform, session: Session, actor: Actor, instance: Proce
     result["current_tasks"] = [_task_brief(session, t) for t in tasks]
     result["data"] = _instance_data(platform, session, instance)
     if with_history:
+        audit.write_pending(session)  # this transaction's own entries too
         entries = session.scalars(select(AuditEntry).where(
             AuditEntry.instance_id == instance.id).order_by(AuditEntry.id)).all()
         result["history"] = [{

@@ -31,13 +31,9 @@ VALIDATORS: dict[str, Validator] = {**phase2_rules.VALIDATORS, **phase1_rules.VA
 def task_properties(platform: Platform, session: Session, ht: HumanTask) -> dict:
     """The BPMN properties of the task's spec (top-level process or a called/sub process)."""
     instance = session.get(ProcessInstance, ht.instance_id)
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    spec, subprocess_specs = platform.specs.get(definition.id, lambda: definition.spec_json)
-    for s in (spec, *subprocess_specs.values()):
-        for ts in s.task_specs.values():
-            if getattr(ts, "bpmn_id", None) == ht.name:
-                return dict((getattr(ts, "extensions", None) or {}).get("properties", {}))
-    return {}
+    by_id = platform.specs.task_properties(instance.definition_id, lambda: session.scalar(
+        select(ProcessDefinition.spec_json).where(ProcessDefinition.id == instance.definition_id)))
+    return dict(by_id.get(ht.name, {}))
 
 
 def check_four_eyes(platform: Platform, session: Session, actor: Actor, ht: HumanTask,

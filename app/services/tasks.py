@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Group, HumanTask, Municipality, ProcessDefinition, ProcessInstance, User
+from app.engine.runtime import find_task
+from app.models import Group, HumanTask, Municipality, ProcessInstance, User
 
 from . import audit, forms, instances, task_rules
 from .context import Actor
@@ -77,10 +78,27 @@ def brief(t: HumanTask, users: dict[int, str]) -> dict:
     }
 
 
+def _visible(actor: Actor, ht: HumanTask) -> bool:
+    """_visible_clause for one loaded task (the two must agree; tests/hardening/test_r6_…)."""
+    if ht.assignee_id is not None and ht.assignee_id == actor.user_id:
+        return True
+    if ht.candidate_group is None:
+        return False
+    if ht.candidate_group == "kommune":
+        return "kommune" in actor.groups and ht.municipality_ags in actor.municipalities
+    return ht.candidate_group in actor.groups
+
+
+_TASK_BY_ID = select(HumanTask).where(HumanTask.task_id == bindparam("task_id"))
+_TASK_AND_INSTANCE = (select(HumanTask, ProcessInstance)
+                      .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                      .where(HumanTask.task_id == bindparam("task_id")))
+
+
 def _get_visible_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
-    task = session.scalar(select(HumanTask).where(
-        HumanTask.task_id == str(task_id), _visible_clause(actor)))
-    if task is None:
+    """The task if the actor may see it; 404 alike for unknown and foreign tasks."""
+    task = session.scalar(_TASK_BY_ID, {"task_id": str(task_id)})
+    if task is None or not _visible(actor, task):
         raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
     return task
 
@@ -88,18 +106,14 @@ def _get_visible_task(session: Session, actor: Actor, task_id: str) -> HumanTask
 def get_task(platform: Platform, actor: Actor, task_id: str) -> dict:
     with platform.db.unit_of_work() as session:
         ht = _get_visible_task(session, actor, task_id)
-        definition = session.scalar(select(ProcessDefinition).join(
-            ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id
-        ).where(ProcessInstance.id == ht.instance_id))
-        schema = definition.forms.get(ht.form_schema) if ht.form_schema else None
-        ui_schema = definition.forms.get(ht.form_ui_schema) if ht.form_ui_schema else None
+        instance = session.get(ProcessInstance, ht.instance_id)
+        forms_by_name = instances.forms_of(platform, session, instance.definition_id)
+        schema = forms_by_name.get(ht.form_schema) if ht.form_schema else None
+        ui_schema = forms_by_name.get(ht.form_ui_schema) if ht.form_ui_schema else None
         data = {}
         documentation = None
-        instance = session.get(ProcessInstance, ht.instance_id)
         if ht.completed_at is None and instance.status == "running":
             loaded = instances.load(platform, session, instance)
-            from app.engine.runtime import find_task
-
             engine_task = find_task(loaded.workflow, ht.task_id)
             if engine_task is not None:
                 documentation = getattr(engine_task.task_spec, "documentation", None)
@@ -156,19 +170,21 @@ def _ensure_open(ht: HumanTask) -> None:
 
 def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> dict:
     with platform.db.unit_of_work() as session:
-        ht = _get_visible_task(session, actor, task_id)
+        row = session.execute(_TASK_AND_INSTANCE, {"task_id": str(task_id)}).first()
+        if row is None or not _visible(actor, row[0]):
+            raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
+        ht, instance = row
         _ensure_open(ht)
         if ht.assignee_id not in (None, actor.user_id):
             raise Forbidden("Die Aufgabe wird von einer anderen Person bearbeitet.",
                             code="claimed_by_other")
-        if ht.assignee_id is None and not _in_group(session, actor, ht):
-            raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
-        instance = session.get(ProcessInstance, ht.instance_id)
+        # An unassigned task is visible only through the actor's candidate groups
+        # (_visible_clause): membership is already proven, no second query.
         if instance.status != "running":
             raise Conflict(f"Der Vorgang ist im Status „{instance.status}“.",
                            code="instance_not_running")
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        schema = definition.forms.get(ht.form_schema) if ht.form_schema else None
+        forms_by_name = instances.forms_of(platform, session, instance.definition_id)
+        schema = forms_by_name.get(ht.form_schema) if ht.form_schema else None
         if schema is not None:
             data = forms.validate(schema, data)
         elif not isinstance(data, dict):
