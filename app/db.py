@@ -26,6 +26,10 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
+        if not self.is_sqlite:
+            # executemany INSERTs (engine rows, audit entries) as one multi-row INSERT with a
+            # cached compiled form ("insertmanyvalues"), also without RETURNING
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)

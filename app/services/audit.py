@@ -38,9 +38,7 @@ def write_pending(session: Session) -> None:
     """Write the entries recorded in this transaction so far (before reading the trail)."""
     rows = session.info.pop(_PENDING, None)
     if rows:
-        conn = session.connection()
-        for start in range(0, len(rows), 500):  # one multi-row INSERT per 500 entries
-            conn.execute(insert(_TABLE).values(rows[start:start + 500]))
+        session.connection().execute(insert(_TABLE), rows)
 
 
 @event.listens_for(Session, "before_commit")

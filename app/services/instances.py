@@ -11,19 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (
-    Integer,
-    String,
-    Text,
-    bindparam,
-    column,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-    values,
-)
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -230,19 +218,11 @@ def persist(session: Session, loaded: Loaded) -> int:
     new = [r for r in changes.upserts if r.id not in loaded.persisted]
     old = [r for r in changes.upserts if r.id in loaded.persisted]
     if new:
-        rows = [dict(instance_id=iid, id=r.id, workflow_id=r.workflow_id, seq=r.seq,
-                     spec_name=r.spec_name, state=r.state, payload=r.payload) for r in new]
-        for start in range(0, len(rows), 500):  # one multi-row INSERT per 500 rows
-            conn.execute(insert(table).values(rows[start:start + 500]))
+        conn.execute(insert(table), [
+            dict(instance_id=iid, id=r.id, workflow_id=r.workflow_id, seq=r.seq,
+                 spec_name=r.spec_name, state=r.state, payload=r.payload) for r in new])
         loaded.persisted.update(r.id for r in new)
-    if old and conn.dialect.name == "postgresql":
-        # one UPDATE … FROM (VALUES …) instead of one statement per row
-        for start in range(0, len(old), 500):
-            chunk = values(column("id", String), column("state", Integer), column("payload", Text),
-                           name="v").data([(r.id, r.state, r.payload) for r in old[start:start + 500]])
-            conn.execute(update(table).where(table.c.instance_id == iid, table.c.id == chunk.c.id)
-                         .values(state=chunk.c.state, payload=chunk.c.payload))
-    elif old:
+    if old:
         conn.execute(update(table).where(
             table.c.instance_id == bindparam("b_instance"), table.c.id == bindparam("b_id")
         ).values(state=bindparam("b_state"), payload=bindparam("b_payload")), [
