@@ -35,7 +35,9 @@ def create_app(config: dict | None = None, platform=None) -> Flask:  # noqa: ANN
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI from the app's own build (frontend/build.mjs copies swagger-ui-dist), relative
+        # to /api/docs so that it also works below a path prefix; no CDN
+        OPENAPI_SWAGGER_UI_URL="../static/dist/swagger-ui/",
         TESTING=settings.TESTING,
         JSON_SORT_KEYS=False,
     )

@@ -1,7 +1,7 @@
 // Front-end build: bundles KERN UX + BPMN/DMN modeler entries into ../app/static/dist/.
 // Usage: node build.mjs [--watch] [--clean] [--dev]
 import * as esbuild from 'esbuild';
-import { rm, mkdir } from 'node:fs/promises';
+import { rm, mkdir, copyFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -53,6 +53,17 @@ const options = {
   metafile: true
 };
 
+// Swagger UI for /api/docs, served by the app itself (no CDN: administration networks may not
+// reach one). flask-smorest's page loads these three files from OPENAPI_SWAGGER_UI_URL.
+async function copySwaggerUi() {
+  const from = path.resolve(here, 'node_modules/swagger-ui-dist');
+  const to = path.join(outdir, 'swagger-ui');
+  await mkdir(to, { recursive: true });
+  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'LICENSE']) {
+    await copyFile(path.join(from, file), path.join(to, file));
+  }
+}
+
 function report(metafile) {
   const rows = Object.entries(metafile.outputs)
     .filter(([file]) => !file.endsWith('.map'))
@@ -64,6 +75,7 @@ function report(metafile) {
 }
 
 const started = Date.now();
+await copySwaggerUi();
 if (watch) {
   const ctx = await esbuild.context({
     ...options,
