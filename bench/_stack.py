@@ -15,9 +15,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,6 +274,35 @@ def _children(pid: int) -> list[int]:
                 if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
                     found.append(int(entry.name))
     return found
+
+
+def drive(stack: Stack, tok: str, clients: int, seconds: float,
+          step: Callable[[Http], bool]) -> tuple[float, dict[str, float]]:
+    """Run `step(http)` repeatedly in `clients` threads (one keep-alive connection each) until it
+    returns False or `seconds` have passed. Returns the wall time and the CPU seconds spent by
+    each part of the stack (see CpuMeter) plus this client process."""
+    meter = CpuMeter(stack)
+    before, client_cpu = meter.snapshot(), time.process_time()
+    stop_at = time.perf_counter() + seconds
+
+    def client() -> None:
+        http = Http(stack.port, tok)
+        try:
+            while time.perf_counter() < stop_at and step(http):
+                pass
+        finally:
+            http.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    cpu = CpuMeter.delta(before, meter.snapshot())
+    cpu["client"] = time.process_time() - client_cpu
+    return elapsed, cpu
 
 
 class CpuMeter:

@@ -18,9 +18,9 @@ import time
 
 from _stack import (
     SMALL_PROCESS,
-    CpuMeter,
     Http,
     Stack,
+    drive,
     prepare_database,
     print_environment,
     throwaway_pg,
@@ -64,35 +64,21 @@ def raw_engine_rate(n: int, seconds: float) -> tuple[float, int]:
 
 
 def stack_rate(stack: Stack, tok: str, clients: int, n: int, seconds: float) -> tuple[float, int, dict]:
-    port = stack.port
-    meter = CpuMeter(stack)
-    before, client_cpu = meter.snapshot(), time.process_time()
     counts = {"ok": 0, "failed": 0}
     lock = threading.Lock()
     remaining = [n]
-    stop_at = time.perf_counter() + seconds
 
-    def client() -> None:
-        http = Http(port, tok)
-        while time.perf_counter() < stop_at:
-            with lock:
-                if remaining[0] <= 0:
-                    break
-                remaining[0] -= 1
-            ok = run_instance(http)
-            with lock:
-                counts["ok" if ok else "failed"] += 1
-        http.close()
+    def step(http: Http) -> bool:
+        with lock:
+            if remaining[0] <= 0:
+                return False
+            remaining[0] -= 1
+        ok = run_instance(http)
+        with lock:
+            counts["ok" if ok else "failed"] += 1
+        return True
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    cpu = CpuMeter.delta(before, meter.snapshot())
-    cpu["client"] = time.process_time() - client_cpu
+    elapsed, cpu = drive(stack, tok, clients, seconds, step)
     counts["cpu_ms"] = {k: v * 1000 / max(1, counts["ok"]) for k, v in cpu.items()}
     return counts["ok"] / elapsed, counts["ok"], counts
 

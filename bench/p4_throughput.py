@@ -19,9 +19,9 @@ import time
 
 from _stack import (
     SMALL_PROCESS,
-    CpuMeter,
     Http,
     Stack,
+    drive,
     fmt_pct,
     percentiles,
     prepare_database,
@@ -55,39 +55,25 @@ def prepare_tasks(app, n: int) -> list[str]:  # noqa: ANN001
 
 
 def run(stack: Stack, tok: str, task_ids: list[str], clients: int, seconds: float) -> dict:
-    port = stack.port
-    meter = CpuMeter(stack)
-    before, client_cpu = meter.snapshot(), time.process_time()
     lock = threading.Lock()
     queue = list(reversed(task_ids))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    stop_at = time.perf_counter() + seconds
 
-    def client() -> None:
-        http = Http(port, tok)
-        while time.perf_counter() < stop_at:
-            with lock:
-                if not queue:
-                    break
-                task_id = queue.pop()
-            t0 = time.perf_counter()
-            status, _ = http.post(f"/api/tasks/{task_id}/complete", {"data": {"entscheidung": "bewilligt"}})
-            elapsed = (time.perf_counter() - t0) * 1000
-            with lock:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-        http.close()
+    def step(http: Http) -> bool:
+        with lock:
+            if not queue:
+                return False
+            task_id = queue.pop()
+        t0 = time.perf_counter()
+        status, _ = http.post(f"/api/tasks/{task_id}/complete", {"data": {"entscheidung": "bewilligt"}})
+        elapsed = (time.perf_counter() - t0) * 1000
+        with lock:
+            latencies.append(elapsed)
+            statuses[status] = statuses.get(status, 0) + 1
+        return True
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    cpu = CpuMeter.delta(before, meter.snapshot())
-    cpu["client"] = time.process_time() - client_cpu
+    elapsed, cpu = drive(stack, tok, clients, seconds, step)
     done = max(1, statuses.get(200, 0))
     return {"rate": statuses.get(200, 0) / elapsed, "statuses": statuses, "latency": percentiles(latencies),
             "used": len(task_ids) - len(queue), "cpu_ms": {k: v * 1000 / done for k, v in cpu.items()}}

@@ -79,8 +79,9 @@ def _workflow_header(workflow, registry) -> dict:  # noqa: ANN001
     }
 
 
-def _stale(task, sigs: dict) -> bool:  # noqa: ANN001
-    return not (task.state & FINISHED and sigs.get(task.id) == _signature(task))
+def _unchanged(task, sig: tuple, sigs: dict) -> bool:  # noqa: ANN001
+    """A finished task whose signature is the one last saved: its row is current."""
+    return bool(task.state & FINISHED) and sigs.get(task.id) == sig
 
 
 def collect_changes(workflow: BpmnWorkflow) -> Changes:
@@ -116,7 +117,7 @@ def collect_changes(workflow: BpmnWorkflow) -> Changes:
             subprocesses[wf_id] = header
         for task_id, task in items:
             sig = _signature(task)
-            if task.state & FINISHED and sigs.get(task_id) == sig:
+            if _unchanged(task, sig, sigs):
                 continue
             try:
                 payload = dumps(registry.convert(task))
@@ -155,7 +156,8 @@ def collect_changes(workflow: BpmnWorkflow) -> Changes:
 
 def _verify_candidates(workflow: BpmnWorkflow, ids: list, gone: list, sigs: dict) -> None:
     """Verification mode: the index must name every task a full comparison finds stale."""
-    stale = {tid for tid, task in workflow.tasks.items() if _stale(task, sigs)}
+    stale = {tid for tid, task in workflow.tasks.items()
+             if not _unchanged(task, _signature(task), sigs)}
     missing = stale - set(ids)
     expected_gone = {tid for tid in sigs if tid not in workflow.tasks}
     if missing or expected_gone != set(gone):

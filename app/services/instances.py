@@ -45,10 +45,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _spec_json_loader(session: Session, definition_id: int):  # noqa: ANN202
+    return lambda: session.scalar(
+        select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+
+
 def specs_of(platform: Platform, session: Session, definition_id: int) -> tuple:
     """(spec, subprocess specs) of a definition version; its spec_json is read only on a miss."""
-    return platform.specs.get(definition_id, lambda: session.scalar(
-        select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id)))
+    return platform.specs.get(definition_id, _spec_json_loader(session, definition_id))
+
+
+def task_properties_of(platform: Platform, session: Session, definition_id: int) -> dict:
+    """{bpmn id: spiffworkflow properties} of a definition version's tasks (cached)."""
+    return platform.specs.task_properties(definition_id, _spec_json_loader(session, definition_id))
 
 
 def forms_of(platform: Platform, session: Session, definition_id: int) -> dict:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.domain.errors import DomainError
 from app.engine.runtime import find_task
-from app.models import HumanTask, ProcessDefinition, ProcessInstance
+from app.models import HumanTask, ProcessInstance
 
-from . import phase1_rules, phase2_rules
+from . import instances, phase1_rules, phase2_rules
 from .context import Actor
 from .errors import Forbidden, Invalid
 from .platform import Platform
@@ -31,8 +31,7 @@ VALIDATORS: dict[str, Validator] = {**phase2_rules.VALIDATORS, **phase1_rules.VA
 def task_properties(platform: Platform, session: Session, ht: HumanTask) -> dict:
     """The BPMN properties of the task's spec (top-level process or a called/sub process)."""
     instance = session.get(ProcessInstance, ht.instance_id)
-    by_id = platform.specs.task_properties(instance.definition_id, lambda: session.scalar(
-        select(ProcessDefinition.spec_json).where(ProcessDefinition.id == instance.definition_id)))
+    by_id = instances.task_properties_of(platform, session, instance.definition_id)
     return dict(by_id.get(ht.name, {}))
 
 

@@ -78,15 +78,27 @@ def brief(t: HumanTask, users: dict[int, str]) -> dict:
     }
 
 
-def _visible(actor: Actor, ht: HumanTask) -> bool:
-    """_visible_clause for one loaded task (the two must agree; tests/hardening/test_r6_…)."""
-    if ht.assignee_id is not None and ht.assignee_id == actor.user_id:
-        return True
+def _in_candidate_group(actor: Actor, ht: HumanTask) -> bool:
+    """_group_clause for one loaded task: the actor belongs to its candidate group (municipal
+    tasks: also to its municipality)."""
     if ht.candidate_group is None:
         return False
     if ht.candidate_group == "kommune":
         return "kommune" in actor.groups and ht.municipality_ags in actor.municipalities
     return ht.candidate_group in actor.groups
+
+
+def _visible(actor: Actor, ht: HumanTask) -> bool:
+    """_visible_clause for one loaded task (the two must agree; tests/unit/test_task_visibility)."""
+    return (ht.assignee_id is not None and ht.assignee_id == actor.user_id) \
+        or _in_candidate_group(actor, ht)
+
+
+def _ensure_visible(actor: Actor, ht: HumanTask | None) -> HumanTask:
+    """404 alike for unknown and foreign tasks."""
+    if ht is None or not _visible(actor, ht):
+        raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
+    return ht
 
 
 _TASK_BY_ID = select(HumanTask).where(HumanTask.task_id == bindparam("task_id"))
@@ -97,10 +109,7 @@ _TASK_AND_INSTANCE = (select(HumanTask, ProcessInstance)
 
 def _get_visible_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     """The task if the actor may see it; 404 alike for unknown and foreign tasks."""
-    task = session.scalar(_TASK_BY_ID, {"task_id": str(task_id)})
-    if task is None or not _visible(actor, task):
-        raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
-    return task
+    return _ensure_visible(actor, session.scalar(_TASK_BY_ID, {"task_id": str(task_id)}))
 
 
 def get_task(platform: Platform, actor: Actor, task_id: str) -> dict:
@@ -134,7 +143,7 @@ def claim(platform: Platform, actor: Actor, task_id: str) -> dict:
         if ht.assignee_id not in (None, actor.user_id):
             raise Conflict("Die Aufgabe wurde bereits von jemand anderem übernommen.",
                            code="already_claimed")
-        if _group_clause(actor) is None or not _in_group(session, actor, ht):
+        if not _in_candidate_group(actor, ht):
             raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
         task_rules.before_claim(platform, session, actor, ht)  # four eyes (BPMN property)
         ht.assignee_id = actor.user_id
@@ -157,12 +166,6 @@ def unclaim(platform: Platform, actor: Actor, task_id: str) -> dict:
         return brief(ht, {})
 
 
-def _in_group(session: Session, actor: Actor, ht: HumanTask) -> bool:
-    clause = _group_clause(actor)
-    return session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.id == ht.id, clause)) == 1
-
-
 def _ensure_open(ht: HumanTask) -> None:
     if ht.completed_at is not None:
         raise Conflict("Die Aufgabe ist bereits erledigt.", code="task_completed")
@@ -171,9 +174,8 @@ def _ensure_open(ht: HumanTask) -> None:
 def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> dict:
     with platform.db.unit_of_work() as session:
         row = session.execute(_TASK_AND_INSTANCE, {"task_id": str(task_id)}).first()
-        if row is None or not _visible(actor, row[0]):
-            raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
-        ht, instance = row
+        ht = _ensure_visible(actor, row[0] if row else None)
+        instance = row[1]
         _ensure_open(ht)
         if ht.assignee_id not in (None, actor.user_id):
             raise Forbidden("Die Aufgabe wird von einer anderen Person bearbeitet.",
@@ -215,14 +217,14 @@ def group_clause(actor: Actor):  # noqa: ANN201
     return _group_clause(actor)
 
 
-def _ensure_editor(session: Session, actor: Actor, ht: HumanTask) -> None:
+def _ensure_editor(actor: Actor, ht: HumanTask) -> None:
     """The assignee, or (unassigned) a member of the candidate group, may work on the task."""
     if ht.assignee_id == actor.user_id:
         return
     if ht.assignee_id is not None:
         raise Forbidden("Die Aufgabe wird von einer anderen Person bearbeitet.",
                         code="claimed_by_other")
-    if not _in_group(session, actor, ht):
+    if not _in_candidate_group(actor, ht):
         raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
 
 
@@ -236,7 +238,7 @@ def save_draft(platform: Platform, actor: Actor, task_id: str, data: dict) -> di
     with platform.db.unit_of_work() as session:
         ht = _get_visible_task(session, actor, task_id)
         _ensure_open(ht)
-        _ensure_editor(session, actor, ht)
+        _ensure_editor(actor, ht)
         ht.draft = data
         audit.record(session, actor, "task.draft_saved", "human_task", ht.task_id,
                      instance_id=ht.instance_id)
@@ -268,7 +270,7 @@ def hand_over(platform: Platform, actor: Actor, task_id: str, username: str) -> 
         ht = _get_visible_task(session, actor, task_id)
         _ensure_open(ht)
         if not actor.is_admin:
-            _ensure_editor(session, actor, ht)
+            _ensure_editor(actor, ht)
         target = next((u for u in candidates(session, ht) if u.username == username), None)
         if target is None:
             raise Invalid("Die Aufgabe kann nur an ein Mitglied der zuständigen Gruppe "
@@ -288,7 +290,7 @@ def set_follow_up(platform: Platform, actor: Actor, task_id: str, when: datetime
     with platform.db.unit_of_work() as session:
         ht = _get_visible_task(session, actor, task_id)
         _ensure_open(ht)
-        _ensure_editor(session, actor, ht)
+        _ensure_editor(actor, ht)
         ht.follow_up_at = when
         audit.record(session, actor, "task.follow_up", "human_task", ht.task_id,
                      instance_id=ht.instance_id, after=when.isoformat() if when else None)

@@ -24,8 +24,8 @@ def current_actor() -> Actor | None:
     user_id = session.get("user_id")
     if user_id is not None:
         try:
-            with platform().db.unit_of_work() as s:
-                actor = auth.actor_for(s, int(user_id))
+            with platform().db.reading() as conn:
+                actor = auth.actor_for(conn, int(user_id))
         except (Unauthenticated, ValueError):
             session.clear()
     g.web_actor = actor

@@ -30,10 +30,10 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from _stack import REDIS_URL, throwaway_pg  # noqa: E402 - bench/ is not a package
+
 DATA = ROOT.parent / "shared" / "data" / "destatis_auszuggv_hessen.csv"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 BUDGET_CENTS = 1_600_000_000
 
 
@@ -56,18 +56,8 @@ def database(kind: str, tmp: Path):
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'bench.db'}"
         return
-    from sqlalchemy import create_engine, text
-
-    name = f"fp_bench_p1_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg("fp_bench_phase1") as url:
+        yield url
 
 
 class Stages:

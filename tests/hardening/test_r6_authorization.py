@@ -30,10 +30,10 @@ from tests.hardening.authz_matrix import (
     USERS,
 )
 from tests.integration.helpers import BPMN_HEAD
+from tests.integration.web_support import PDF
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 VARIANTS = ("own", "foreign")
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 MESSAGE_PROCESS = (BPMN_HEAD.format(pid="r6_nachricht") + """
   <bpmn:message id="M" name="r6_nachricht" />

@@ -7,29 +7,15 @@ import json
 import re
 from io import BytesIO
 
-import pytest
-
 from app.services import jobs
 from app.services.cases import element_id
 from tests.integration.helpers import open_tasks
 from tests.integration.web_support import (
+    PDF,
     Browser,
-    definition_ids,
-    deploy_fixture,
-    forget_new_definitions,
     start,
     text_of,
 )
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def fixture_process(platform):  # noqa: ANN001, ANN201
-    """Deploy a process from tests/integration/web_fixtures; removed again after the test."""
-    before = definition_ids(platform)
-    yield lambda name: deploy_fixture(platform, name)
-    forget_new_definitions(platform, before)
 
 
 def _states(html: str) -> dict:

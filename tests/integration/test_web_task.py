@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from app.services import processes
 from app.services.context import SYSTEM
 from tests.integration.web_support import (
+    PDF,
     Browser,
-    definition_ids,
-    deploy_fixture,
-    forget_new_definitions,
     retire_user,
     start,
     task_id_of,
     text_of,
 )
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def fixture_process(platform):  # noqa: ANN001, ANN201
-    """Deploy a process from tests/integration/web_fixtures; removed again after the test."""
-    before = definition_ids(platform)
-    yield lambda name: deploy_fixture(platform, name)
-    forget_new_definitions(platform, before)
 
 
 def test_invalid_submit_shows_german_errors_in_summary_and_inline_and_keeps_the_input(app, demo_ags):

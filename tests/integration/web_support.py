@@ -55,6 +55,9 @@ def text_of(html: str) -> str:
     return re.sub(r" ([:,.)])", r"\1", text)
 
 
+# the smallest file that passes the upload check for PDFs
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
 FIXTURES = __import__("pathlib").Path(__file__).resolve().parent / "web_fixtures"
 
 

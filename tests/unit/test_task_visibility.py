@@ -1,5 +1,5 @@
-"""The inbox query's visibility condition (SQL, for lists) and the check on one loaded task
-(Python, on the completion path) must agree for every combination of task and actor."""
+"""The inbox query's conditions (SQL, for lists) and the checks on one loaded task (Python, on
+the completion and claim paths) must agree for every combination of task and actor."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Base, HumanTask
 from app.services.context import Actor
-from app.services.tasks import _visible, _visible_clause
+from app.services.tasks import _group_clause, _in_candidate_group, _visible, _visible_clause
 
 GROUPS = [None, "kommune", "sachbearbeitung", "gutachter", "ressort-hmdi"]
 AGS = [None, "06411000", "06412000"]
@@ -48,3 +48,12 @@ def test_python_check_agrees_with_the_sql_condition(session, actor):
     by_python = {t.task_id for t in every if _visible(actor, t)}
     assert len(every) == len(GROUPS) * len(AGS) * len(ASSIGNEES)
     assert by_python == by_sql
+
+
+@pytest.mark.parametrize("actor", ACTORS, ids=lambda a: a.username)
+def test_candidate_group_check_agrees_with_the_group_inbox_condition(session, actor):
+    every = session.scalars(select(HumanTask)).all()
+    clause = _group_clause(actor)
+    by_sql = set() if clause is None else {
+        t.task_id for t in session.scalars(select(HumanTask).where(clause))}
+    assert {t.task_id for t in every if _in_candidate_group(actor, t)} == by_sql
