@@ -22,6 +22,8 @@ class Settings:
     CELERY_ALWAYS_EAGER: bool = False
     PROCESSES_DIR: str = str(ROOT / "processes")
     FORMS_DIR: str = str(ROOT / "forms")
+    # Destatis Gemeindeverzeichnis imported on the first start ("" = none); see data/README.md
+    MASTERDATA_FILE: str = str(ROOT / "data" / "destatis_auszuggv_hessen.csv")
     DOCUMENTS_DIR: str = str(ROOT / "var" / "documents")
     DEMO_PASSWORD: str = "demo"
     TOKEN_TTL_SECONDS: int = 8 * 3600

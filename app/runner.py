@@ -20,6 +20,7 @@ def prepare() -> Settings:
     from app import create_app
     from app.cli import upgrade_database
     from app.services.definitions import deploy_directory
+    from app.services.masterdata import import_default_directory
     from app.services.users import seed_demo
 
     settings = Settings.from_env()
@@ -30,6 +31,9 @@ def prepare() -> Settings:
         print(f"  Prozess {r['key']} v{r['version']} ({'neu' if r['created'] else 'unverändert'})")
     if os.environ.get("SEED_DEMO", "1") == "1":
         seed_demo(platform)
+    imported = import_default_directory(platform)
+    if imported:
+        print(f"  Gemeindeverzeichnis: {imported['gemeinden_in_datei']} Gemeinden übernommen")
     platform.db.dispose()
     return settings
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data"  # master data shipped with the repository (data/README.md)
 # Every answer of the engine's open-task index is compared with SpiffWorkflow's own tree walk
 # (app/engine/indexed.py); worker processes started by fixtures inherit it.
 os.environ.setdefault("FP_ENGINE_VERIFY_INDEX", "1")

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from app.domain.municipalities import SONDERSTATUS_STAEDTE, parse_hfag_status
 from app.models import Finanzkraft, MasterdataImport, Municipality, MunicipalityHistory
 
 from . import audit
-from .context import Actor
+from .context import SYSTEM, Actor
 from .errors import Forbidden, Invalid, NotFound
 from .platform import Platform
 
@@ -86,6 +87,20 @@ def import_directory(platform: Platform, actor: Actor, data: bytes, filename: st
         audit.record(session, actor, "masterdata.imported", "masterdata_import", record.id,
                      details={k: v for k, v in summary.items() if not isinstance(v, list)})
         return {"import_id": record.id, **summary}
+
+
+def import_default_directory(platform: Platform) -> dict | None:
+    """The shipped master data (data/, MASTERDATA_FILE) on a database that has never imported a
+    directory: a new installation knows every Hessian municipality, not only the demo ones."""
+    source = platform.settings.MASTERDATA_FILE
+    if not source:
+        return None
+    with platform.db.unit_of_work() as session:
+        if session.scalar(select(func.count()).select_from(MasterdataImport)
+                          .where(MasterdataImport.kind == "gemeindeverzeichnis")):
+            return None
+    path = Path(source)
+    return import_directory(platform, SYSTEM, path.read_bytes(), path.name)
 
 
 def _refuse_older(rows: Iterable[Municipality], stand: date | None) -> None:

@@ -1,6 +1,6 @@
 """Benchmark Phase 1 (not a test; prints figures, asserts nothing about time).
 
-Stages: import the 422 Hessian municipalities from ../shared/data/destatis_auszuggv_hessen.csv,
+Stages: import the 422 Hessian municipalities from data/destatis_auszuggv_hessen.csv,
 synthesise and import Finanzkraft, compute the allocation of 16 M€, request and approve the
 release, then let real Celery worker processes start the 422 cases and generate the 422
 Zuweisungsbescheide (PDF). Each stage's wall time is printed, plus the environment.
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 from _stack import REDIS_URL, throwaway_pg  # noqa: E402 - bench/ is not a package
 
-DATA = ROOT.parent / "shared" / "data" / "destatis_auszuggv_hessen.csv"
+DATA = ROOT / "data" / "destatis_auszuggv_hessen.csv"
 BUDGET_CENTS = 1_600_000_000
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers of the Phase 1 integration tests (data from ../shared/data, never copied)."""
+"""Shared helpers of the Phase 1 integration tests (master data from data/)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from app.models import Municipality
-from tests.conftest import SHARED_DATA
+from tests.conftest import DATA
 
-DESTATIS = SHARED_DATA / "destatis_auszuggv_hessen.csv"
+DESTATIS = DATA / "destatis_auszuggv_hessen.csv"
 JAHR = date.today().year
 BUDGET_16_MIO = 1_600_000_000
 

@@ -214,3 +214,24 @@ def test_xlsx_as_destatis_publishes_it_then_the_csv_changes_nothing(
     same = import_directory(admin).get_json()  # the CSV layout of the same directory
     assert (same["format"], same["unveraendert"], same["geaendert"]) == ("csv", 422, 0)
     assert _history_count(platform) == 0
+
+
+def test_first_start_imports_the_shipped_directory_once(platform, clean_masterdata):  # noqa: F811
+    """`make run` (app.runner.prepare) imports data/destatis_auszuggv_hessen.csv into a database
+    that has never imported a directory; a later start leaves the master data alone."""
+    from app.services.masterdata import import_default_directory
+
+    first = import_default_directory(platform)
+    assert first is not None and first["angelegt"] == 422
+    snapshot = _snapshot(platform)
+    assert len(snapshot) == 422 and snapshot["06412000"][0] == "Frankfurt am Main, Stadt"
+    assert import_default_directory(platform) is None
+    assert _snapshot(platform) == snapshot
+
+
+def test_no_shipped_directory_when_switched_off(platform, clean_masterdata, monkeypatch):  # noqa: F811
+    from app.services.masterdata import import_default_directory
+
+    monkeypatch.setattr(platform.settings, "MASTERDATA_FILE", "")
+    assert import_default_directory(platform) is None
+    assert _snapshot(platform) == {}

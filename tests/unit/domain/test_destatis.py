@@ -18,7 +18,7 @@ from app.domain.destatis import (
 )
 from app.domain.municipalities import Landesteil
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "data"
 DESTATIS_CSV = DATA / "destatis_auszuggv_hessen.csv"
 GEMEINDEN_CSV = DATA / "hessen_gemeinden.csv"
 
