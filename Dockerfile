@@ -15,7 +15,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY workers ./workers
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[ops]"
 COPY . .
 COPY --from=frontend /src/app/static/dist ./app/static/dist
 RUN useradd --system --home /app portal && mkdir -p /data/documents && chown portal /data/documents
