@@ -9,7 +9,7 @@ from babel.dates import format_date, format_datetime
 from flask import Flask
 from markupsafe import Markup
 
-from .formrender import format_money, format_number
+from .formrender import format_count, format_money
 
 LOCALE = "de_DE"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -42,11 +42,47 @@ ACTIONS = {
     "incident.created": "Störung aufgetreten",
     "incident.retried": "Störung erneut ausgeführt",
     "message.delivered": "Nachricht eingegangen",
+    "message.sent": "Nachricht an einen anderen Vorgang gesendet",
     "timer.fired": "Frist abgelaufen",
+    "timer.due": "Zeitgeber fällig",
+    "timer.time_travel": "Zeit für einen Test vorgestellt",
     "document.stored": "Dokument abgelegt",
     "document.read": "Dokument abgerufen",
     "comment.added": "Kommentar geschrieben",
+    "aufruf.registriert": "Antrag beim Förderaufruf registriert",
+    "aufruf.antrag_eingereicht": "Antrag zum Förderaufruf eingereicht",
+    "aufruf.bewertung": "Bewertung abgegeben",
+    "aufruf.geschlossen": "Förderaufruf geschlossen",
+    "aufruf.rangfolge": "Rangfolge gebildet",
+    "auswahl.abweichung": "Begründete Abweichung von der Rangfolge",
+    "auswahl.festgelegt": "Auswahl festgelegt",
+    "blaupause.veroeffentlicht": "Blaupause veröffentlicht",
+    "budget.ansatz_geaendert": "Haushaltsansatz geändert",
+    "budget.position_created": "Haushaltsposition angelegt",
+    "digicheck.ergebnis": "DigiCheck-Ergebnis festgestellt",
+    "definition.deployed": "Prozessversion bereitgestellt",
+    "definition.uploaded": "Prozessmodell hochgeladen",
+    "definition.draft_saved": "Modellentwurf gespeichert",
+    "definition.draft_discarded": "Modellentwurf verworfen",
+    "finanzkraft.imported": "Finanzkraft importiert",
+    "masterdata.imported": "Gemeindeverzeichnis importiert",
+    "municipality.hfag_status": "HFAG-Status geändert",
+    "phase1.parameters": "Parameter der Zuweisung festgelegt",
+    "phase1.simulated": "Zuweisung simuliert",
+    "phase1.release_requested": "Freigabe der Zuweisung beantragt",
+    "phase1.release_rejected": "Freigabe der Zuweisung abgelehnt",
+    "phase1.released": "Zuweisung freigegeben",
+    "phase1.erinnerung": "Erinnerung versandt",
+    "user.created": "Benutzer angelegt",
+    "user.updated": "Benutzer geändert",
+    "user.login": "Anmeldung",
+    "user.logout": "Abmeldung",
 }
+# events of the machinery, not of the case: folded away in a case's history
+TECHNICAL_ACTIONS = frozenset({
+    "instance.status", "service.completed", "service.retry", "timer.due", "timer.time_travel",
+    "document.read", "task.draft_saved", "message.sent",
+})
 
 GROUPS = {
     "kommune": "Kommune",
@@ -105,7 +141,7 @@ def geld(value: object, cents: bool = False) -> str:
 
 
 def zahl(value: object) -> str:
-    return format_number(value, grouping=True)
+    return format_count(value)
 
 
 def status_badge(status: str) -> Markup:
@@ -119,7 +155,12 @@ def status_label(status: str | None) -> str:
 
 
 def action_label(action: str) -> str:
-    return ACTIONS.get(action, action)
+    """The event in words; an unknown code is never shown raw."""
+    return ACTIONS.get(action) or "Sonstiges Ereignis"
+
+
+def is_technical(action: str) -> bool:
+    return action in TECHNICAL_ACTIONS or action not in ACTIONS
 
 
 def group_label(name: str | None) -> str:
@@ -136,3 +177,4 @@ def register(app: Flask) -> None:
                      ("aktion", action_label), ("gruppe", group_label),
                      ("statusname", status_label)):
         app.add_template_filter(fn, name)
+    app.add_template_test(is_technical, "technisch")

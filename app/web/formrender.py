@@ -229,6 +229,14 @@ def format_number(value: Any, *, grouping: bool = False, decimals: int | None = 
     return format_decimal(value, format="#,##0.###" if grouping else "0.###", locale=LOCALE)
 
 
+def format_count(value: Any) -> str:
+    """A plain number for reading: thousands are separated from five digits on (DIN 5008:
+    "2027", "9500", "12.500"), so years and small counts read as written."""
+    large = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) \
+        and abs(value) >= 10_000
+    return format_number(value, grouping=large)
+
+
 def currency_value(value: Any, cents: bool) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
@@ -412,7 +420,7 @@ class Builder:
         if f.kind == "currency":
             return format_money(value, bool(_opt(ui, "cents")))
         if f.kind == "number":
-            return format_number(value, grouping=True)
+            return format_count(value)
         if f.kind == "date":
             return format_iso_date(value)
         if f.kind == "datetime":

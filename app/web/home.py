@@ -24,7 +24,11 @@ START_LABELS = {
 
 
 def start_label(key: str, name: str) -> str:
-    return START_LABELS.get(key) or f"{name} starten"
+    """A name that already ends in a verb ("… anfragen", "… starten") is the action itself."""
+    if key in START_LABELS:
+        return START_LABELS[key]
+    last = name.split()[-1] if name.split() else ""
+    return name if last.islower() and last.endswith("en") else f"{name} starten"
 
 
 @bp.get("/")

@@ -118,3 +118,21 @@ def test_incident_is_marked_failed_and_can_be_retried_from_the_case_page(app, pl
     assert "Die Service-Aufgabe wird erneut ausgeführt." in html
     states = _states(html)
     assert "s" in states["completed"] and states["active"] == ["abrufen"] and states["failed"] == []
+
+
+def test_history_shows_business_events_in_words_and_folds_technical_ones(app, login, demo_ags):  # noqa: ANN001
+    from app.services import audit
+    from app.services.context import SYSTEM
+
+    iid = _demo_case_in_review(app, login, demo_ags)
+    platform = app.extensions["platform"]
+    with platform.db.unit_of_work() as session:
+        audit.record(session, SYSTEM, "timer.due", "process_instance", iid, instance_id=iid)
+        audit.record(session, SYSTEM, "aufruf.registriert", "process_instance", iid, instance_id=iid)
+    html = Browser(app, "sb1").get(f"/vorgaenge/{iid}").get_data(as_text=True)
+    visible, _, folded = html.partition('<details class="fp-technical">')
+    assert "Antrag beim Förderaufruf registriert" in text_of(visible)
+    assert "Zeitgeber fällig" in text_of(folded) and "Zeitgeber fällig" not in text_of(visible)
+    assert "Technische Ereignisse anzeigen (1)" in text_of(folded)
+    page = text_of(html)
+    assert "aufruf.registriert" not in page and "timer.due" not in page
