@@ -10,6 +10,7 @@ repeatable rows, file upload, and read-only fields/sections (readOnly or ui:read
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -468,6 +469,31 @@ def errors_by_pointer(errors: list[dict] | None) -> dict[str, list[str]]:
     for e in errors or []:
         result.setdefault(str(e.get("path") or ""), []).append(str(e.get("message") or ""))
     return result
+
+
+def with_defaults(schema: dict, data: Any) -> Any:
+    """The data a form opens with: missing keys take the schema's `default` (at every object
+    level), so a person starts from the values the model proposes."""
+    s = Schema(schema or {})
+
+    def fill(node: dict, value: Any, depth: int = 0) -> Any:
+        node = s.resolve(node)
+        if depth > 20:  # recursive schemas: no defaults below this depth
+            return value
+        if value is None and "default" in node:
+            value = copy.deepcopy(node["default"])
+        if node.get("type") == "object" and isinstance(node.get("properties"), dict):
+            base = dict(value) if isinstance(value, dict) else ({} if value is None else value)
+            if not isinstance(base, dict):
+                return base
+            for name, child in node["properties"].items():
+                filled = fill(child, base.get(name), depth + 1)
+                if filled is not None:
+                    base[name] = filled
+            return base or value
+        return value
+
+    return fill(s.root, data if isinstance(data, dict) else {})
 
 
 def build_form(schema: dict, ui: dict | None, data: Any, errors: list[dict] | None = None, *,

@@ -78,7 +78,10 @@ def _back(task_id: str) -> str:
 @bp.get("/aufgaben/<uuid:task_id>")
 def task(task_id):  # noqa: ANN001, ANN201
     view = cases.task_view(platform(), actor(), str(task_id))
-    return _render(view, view["data"], [])
+    data = view["data"]
+    if view["can_complete"]:
+        data = formrender.with_defaults(view["form_schema"] or {}, data)
+    return _render(view, data, [])
 
 
 def _render(view: dict, data: dict, errors: list[dict], *, focus: str | None = None,

@@ -196,3 +196,27 @@ def test_absurdly_large_numbers_are_refused_not_stored():
         fr.parse_number("1e999999", integer=True)
     with pytest.raises(fr.ParseError):
         fr.parse_number("NaN", integer=False)
+
+
+def test_a_new_form_opens_with_the_schema_defaults_but_keeps_what_is_there():
+    schema = {"type": "object", "properties": {
+        "foerdersumme_cents": {"type": "integer", "default": 250_000_000},
+        "laufzeit": {"type": "integer", "default": 24},
+        "gewichte": {"type": "object", "properties": {"a": {"type": "integer", "default": 1},
+                                                      "b": {"type": "integer"}}},
+        "name": {"type": "string"},
+        "tief": {"$ref": "#"},
+    }}
+    assert fr.with_defaults(schema, {}) == {"foerdersumme_cents": 250_000_000, "laufzeit": 24,
+                                            "gewichte": {"a": 1}}
+    assert fr.with_defaults(schema, {"laufzeit": 12, "gewichte": {"a": 3}}) == {
+        "foerdersumme_cents": 250_000_000, "laufzeit": 12, "gewichte": {"a": 3}}
+
+
+def test_the_call_form_proposes_its_defaults_in_euros():
+    forms = Path(__file__).resolve().parents[3] / "forms" / "phase2"
+    schema = json.loads((forms / "aufruf_festlegen.schema.json").read_text())
+    ui = json.loads((forms / "aufruf_festlegen.uischema.json").read_text())
+    view = fr.build_form(schema, ui, fr.with_defaults(schema, {}))
+    assert _by_pointer(view.fields, "/foerdersumme_cents").display == "2.500.000,00"
+    assert _by_pointer(view.fields, "/laufzeit_monate").display == "24"
