@@ -95,7 +95,8 @@ def case_view(platform: Platform, actor: Actor, instance_id: int) -> dict:
             HumanTask.instance_id == instance_id)).all())
         detail.update(
             diagram_xml=xml, states=diagram_states(session, instance), task_titles=titles,
-            comments=inbox.comments(session, instance_id),
+            comments=inbox.comments(session, actor, instance_id),
+            can_write_internal=inbox.reads_internal_notes(actor),
             current_tasks=inbox.describe_tasks(session, list(open_rows)),
             municipality_name=inbox.municipality_names(
                 session, {instance.municipality_ags}).get(instance.municipality_ags),
@@ -128,7 +129,8 @@ def task_view(platform: Platform, actor: Actor, task_id: str) -> dict:
             can_hand_over=is_open and (editor or actor.is_admin),
             colleagues=[{"username": u.username, "display_name": u.display_name or u.username}
                         for u in tasks.candidates(session, ht) if u.id != actor.user_id],
-            comments=inbox.comments(session, instance.id),
+            comments=inbox.comments(session, actor, instance.id),
+            can_write_internal=inbox.reads_internal_notes(actor),
             case={k: v for k, v in case["data"].items() if k not in INTERNAL_KEYS},
             business_key=instance.business_key, process_name=definition.name or definition.key,
             forms=definition.forms or {}, definition_version=definition.version,

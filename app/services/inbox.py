@@ -22,7 +22,7 @@ from app.models import (
 from . import audit, processes, tasks
 from .context import Actor
 from .definitions import can_start
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .platform import Platform
 
 SORTS = {
@@ -274,8 +274,20 @@ def first_task_for(platform: Platform, actor: Actor, instance_id: int) -> str | 
 
 # --- comments -------------------------------------------------------------------------------------
 
+# who reads and writes internal notes: the Bewilligungsstelle (not applicants, Ressorts, evaluators
+# or the associations, who see only the messages to all parties)
+INTERNAL_NOTE_GROUPS = frozenset({"sachbearbeitung", "bewilligung", "admin"})
+
+
+def reads_internal_notes(actor: Actor) -> bool:
+    return bool(actor.groups & INTERNAL_NOTE_GROUPS)
+
+
 def add_comment(platform: Platform, actor: Actor, instance_id: int, text: str,
-                task_id: str | None = None) -> dict:
+                task_id: str | None = None, *, internal: bool = False) -> dict:
+    if internal and not reads_internal_notes(actor):
+        raise Forbidden("Interne Notizen schreibt nur die Bewilligungsstelle.",
+                        code="internal_note_forbidden")
     text = (text or "").strip()
     if not text:
         raise Invalid("Bitte geben Sie einen Kommentar ein.", code="comment_empty",
@@ -294,7 +306,8 @@ def add_comment(platform: Platform, actor: Actor, instance_id: int, text: str,
                 raise NotFound("Aufgabe nicht gefunden.", code="task_not_found")
             title = ht.title
         row = TaskComment(instance_id=instance_id, task_id=task_id, task_title=title,
-                          user_id=actor.user_id, username=actor.username, text=text)
+                          user_id=actor.user_id, username=actor.username, text=text,
+                          internal=internal)
         session.add(row)
         session.flush()
         audit.record(session, actor, "comment.added", "task_comment", row.id,
@@ -302,9 +315,12 @@ def add_comment(platform: Platform, actor: Actor, instance_id: int, text: str,
         return comment_dict(row, {})
 
 
-def comments(session: Session, instance_id: int) -> list[dict]:
-    rows = session.scalars(select(TaskComment).where(TaskComment.instance_id == instance_id)
-                           .order_by(TaskComment.id)).all()
+def comments(session: Session, actor: Actor, instance_id: int) -> list[dict]:
+    """The comments this actor may read: internal notes only for the Bewilligungsstelle."""
+    query = select(TaskComment).where(TaskComment.instance_id == instance_id)
+    if not reads_internal_notes(actor):
+        query = query.where(TaskComment.internal.is_(False))
+    rows = session.scalars(query.order_by(TaskComment.id)).all()
     users = user_names(session, {r.user_id for r in rows if r.user_id})
     return [comment_dict(r, users) for r in rows]
 
@@ -312,4 +328,4 @@ def comments(session: Session, instance_id: int) -> list[dict]:
 def comment_dict(r: TaskComment, users: dict[int, dict]) -> dict:
     return {"id": r.id, "task_id": r.task_id, "task_title": r.task_title,
             "username": r.username, "author": users.get(r.user_id, {}).get("display_name", r.username),
-            "text": r.text, "created_at": r.created_at}
+            "text": r.text, "created_at": r.created_at, "internal": bool(r.internal)}

@@ -58,7 +58,8 @@ def control(instance_id: int, aktion: str):  # noqa: ANN201
 @bp.post("/vorgaenge/<int:instance_id>/kommentar")
 def comment(instance_id: int):  # noqa: ANN201
     try:
-        inbox.add_comment(platform(), actor(), instance_id, request.form.get("text", ""))
+        inbox.add_comment(platform(), actor(), instance_id, request.form.get("text", ""),
+                          internal=request.form.get("sichtbarkeit") == "intern")
         flash(_("Ihr Kommentar wurde gespeichert."), "success")
     except Invalid as exc:
         flash(exc.message, "danger")

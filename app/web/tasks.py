@@ -235,7 +235,8 @@ def comment(task_id):  # noqa: ANN001, ANN201
     tid = str(task_id)
     view = tasks.get_task(platform(), actor(), tid)
     try:
-        inbox.add_comment(platform(), actor(), view["instance_id"], request.form.get("text", ""), tid)
+        inbox.add_comment(platform(), actor(), view["instance_id"], request.form.get("text", ""), tid,
+                          internal=request.form.get("sichtbarkeit") == "intern")
         flash(_("Ihr Kommentar wurde gespeichert."), "success")
     except Invalid as exc:
         flash(exc.message, "danger")

@@ -136,3 +136,24 @@ def test_history_shows_business_events_in_words_and_folds_technical_ones(app, lo
     assert "Technische Ereignisse anzeigen (1)" in text_of(folded)
     page = text_of(html)
     assert "aufruf.registriert" not in page and "timer.due" not in page
+
+
+def test_internal_notes_stay_with_the_bewilligungsstelle_messages_reach_the_applicant(app, login, demo_ags):  # noqa: ANN001
+    iid = _demo_case_in_review(app, login, demo_ags)
+    sb = Browser(app, "sb1")
+    page = sb.get(f"/vorgaenge/{iid}").get_data(as_text=True)
+    assert 'value="intern" checked' in page  # staff write internal notes unless they choose
+    sb.post(f"/vorgaenge/{iid}/kommentar", {"text": "Haushalt vorab klären.", "sichtbarkeit": "intern"})
+    sb.post(f"/vorgaenge/{iid}/kommentar", {"text": "Bitte Nachweis nachreichen.",
+                                            "sichtbarkeit": "alle"})
+    staff_view = text_of(Browser(app, "sb2").get(f"/vorgaenge/{iid}").get_data(as_text=True))
+    assert "Interne Notiz" in staff_view and "Haushalt vorab klären." in staff_view
+    kommune = Browser(app, f"kommune-{demo_ags[0]}")
+    applicant_view = kommune.get(f"/vorgaenge/{iid}").get_data(as_text=True)
+    assert "Bitte Nachweis nachreichen." in applicant_view
+    assert "Haushalt vorab klären." not in applicant_view
+    assert 'name="sichtbarkeit"' not in applicant_view
+    # an applicant cannot smuggle an internal note in
+    r = kommune.post(f"/vorgaenge/{iid}/kommentar", {"text": "geheim?", "sichtbarkeit": "intern"})
+    assert r.status_code == 403
+    assert "geheim?" not in Browser(app, "sb1").get(f"/vorgaenge/{iid}").get_data(as_text=True)
