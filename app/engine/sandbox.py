@@ -56,6 +56,8 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
               "from app.engine.sandbox_child import main; main()")
 _PASSED_ENVIRONMENT = ("TZ", "LANG", "LC_ALL")
 MAX_REPLY_BYTES = 256 * 1024 * 1024
+# how long a request may wait for a free sandbox process (at least 3 × (limit + grace))
+CHECKOUT_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,11 @@ def _error_from_reply(reply: tuple, memory_mb: int) -> Exception:
 class _ChildGone(Exception):
     """Das Kind hat nicht (rechtzeitig) geantwortet; es wurde beendet."""
 
-    def __init__(self, timed_out: bool, returncode: int | None) -> None:
+    def __init__(self, timed_out: bool, returncode: int | None, before_request: bool = False) -> None:
         super().__init__(timed_out, returncode)
         self.timed_out = timed_out
         self.returncode = returncode
+        self.before_request = before_request  # died while idle: the request never ran
 
 
 class _Child:
@@ -192,7 +195,7 @@ class _Child:
             write_frame(self._in, body)
         except OSError as exc:
             self.kill()
-            raise _ChildGone(False, self.process.returncode) from exc
+            raise _ChildGone(False, self.process.returncode, before_request=True) from exc
         return self._read(deadline)
 
     def _read(self, deadline: float) -> tuple:
@@ -290,16 +293,21 @@ class SandboxPool:
     def _run(self, mode: str, source: str, context: Mapping[str, Any],
              external_context: Mapping[str, Any] | None, limit: float) -> Any:
         body = _encode_request((mode, source, dict(context), dict(external_context or {}), limit))
-        deadline = time.monotonic() + limit + self.config.grace_seconds
-        child = self._checkout(deadline, limit)
-        healthy = False
-        try:
-            reply = child.request(body, deadline)
-            healthy = reply[0] in ("ok", "timeout", "security", "syntax", "other")
-        except _ChildGone as gone:
-            raise self._gone_error(gone, limit) from None
-        finally:
-            self._checkin(child, healthy)
+        bound = limit + self.config.grace_seconds
+        wait_until = time.monotonic() + max(CHECKOUT_WAIT_SECONDS, 3 * bound)
+        for attempt in range(2):
+            child = self._checkout(wait_until)
+            deadline = time.monotonic() + bound  # a child's start-up does not count
+            healthy = False
+            try:
+                reply = child.request(body, deadline)
+                healthy = reply[0] in ("ok", "timeout", "security", "syntax", "other")
+                break
+            except _ChildGone as gone:
+                if not gone.before_request or attempt:
+                    raise self._gone_error(gone, limit) from None
+            finally:
+                self._checkin(child, healthy)
         if reply[0] == "ok":
             return reply[1]
         raise _error_from_reply(reply, self.config.memory_mb)
@@ -309,11 +317,12 @@ class SandboxPool:
             return ScriptTimeoutError(limit)
         return _memory_error(self.config.memory_mb)
 
-    def _checkout(self, deadline: float, limit: float) -> _Child:
+    def _checkout(self, deadline: float) -> _Child:
         with self._condition:
             if self._pid != os.getpid():
                 self.after_fork()
-                return self._checkout(deadline, limit)
+                return self._checkout(deadline)
+            self._drop_dead_idle()
             while not self._idle and len(self._children) + self._starting >= self.config.max_processes:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -334,6 +343,12 @@ class SandboxPool:
         with self._condition:
             self._children.add(child)
         return child
+
+    def _drop_dead_idle(self) -> None:
+        for child in [c for c in self._idle if c.process.poll() is not None]:
+            self._idle.remove(child)
+            self._children.discard(child)
+            child.close_pipes()
 
     def _checkin(self, child: _Child, healthy: bool) -> None:
         if not healthy:
