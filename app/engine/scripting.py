@@ -30,15 +30,21 @@ Begrenzt (``ScriptLimitError``)
     ``sum`` für Listen/Tupel ≤ 1.000.000 Elemente, für Texte ≤ 10.000.000 Zeichen;
     ``**``, ``pow``, ``<<`` und ``*`` für ganze Zahlen ≤ 100.000 Bit; Textmethoden
     ``ljust``/``rjust``/``center``/``zfill``/``expandtabs``/``replace``/``join``/
-    ``translate`` nach Ergebnisgröße; Breiten/Genauigkeiten in f-Strings und ``%``-Formaten
+    ``translate`` und ``int.to_bytes`` nach Ergebnisgröße; Breiten/Genauigkeiten in f-Strings und ``%``-Formaten
     ≤ 10.000; ``Decimal`` mit Exponent über ±4.300 wird weder erzeugt noch in ``int``
     umgewandelt, gerundet oder formatiert (``int(Decimal('1e999999'))`` dauert sonst 26 s).
 
-Nicht begrenzt
-    Einzelne C-Operationen auf bereits vorhandenen großen Strukturen (z. B. ``str()`` einer
-    vielfach selbst-referenzierenden Liste) und der Speicher, den ein Skript innerhalb des
-    Zeitlimits Schritt für Schritt aufbaut. Dafür braucht der Worker-Prozess ein
-    Speicherlimit (Container/cgroup bzw. ``RLIMIT_AS``).
+Harte Grenzen (``sandbox``, siehe :mod:`app.engine.sandbox`)
+    Die Wächter oben wirken kooperativ; Arbeit innerhalb eines einzelnen C-Aufrufs
+    (``sum(map(sum, [range(10**6)] * 1500))``, ``str()`` einer vielfach geteilten Liste) und
+    schrittweise aufgebauter Speicher lassen sich so nicht begrenzen. Mit ``sandbox`` (die
+    Plattform setzt ihn immer, ``SCRIPT_SANDBOX``) laufen deshalb alle Skripte und jeder
+    Ausdruck, der nicht nachweislich beschränkt ist (:mod:`app.engine.bounded`: Namen,
+    Konstanten, Zugriffe, Vergleiche, ``and``/``or``/``not``, ``len`` …), in einem
+    Kindprozess mit ``RLIMIT_AS``/``RLIMIT_CPU``; der Aufrufer erhält spätestens nach
+    Zeitlimit + Karenz ein Ergebnis oder ``ScriptTimeoutError``/``ScriptLimitError``.
+    Beschränkte Ausdrücke (die meisten Gateway-Bedingungen und DMN-Zellen) bleiben im Prozess:
+    ihr Aufwand ist höchstens proportional zur Größe der Prozessdaten.
 
 Fehler
     ``ScriptSecurityError``/``ScriptLimitError``/``ScriptTimeoutError`` tragen deutsche
