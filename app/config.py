@@ -28,6 +28,10 @@ class Settings:
     DEMO_PASSWORD: str = "demo"
     TOKEN_TTL_SECONDS: int = 8 * 3600
     SCRIPT_TIME_LIMIT_SECONDS: float = 2.0
+    SCRIPT_SANDBOX: bool = True
+    SCRIPT_MEMORY_LIMIT_MB: int = 512
+    SCRIPT_SANDBOX_PROCESSES: int = 4
+    SCRIPT_SANDBOX_GRACE_SECONDS: float = 1.0
     MAX_TASK_DEPTH: int = 800
     DEPLOY_ON_START: bool = True
     OPERATOR_MODULES: str = "workers.operators"

@@ -30,15 +30,21 @@ Begrenzt (``ScriptLimitError``)
     ``sum`` für Listen/Tupel ≤ 1.000.000 Elemente, für Texte ≤ 10.000.000 Zeichen;
     ``**``, ``pow``, ``<<`` und ``*`` für ganze Zahlen ≤ 100.000 Bit; Textmethoden
     ``ljust``/``rjust``/``center``/``zfill``/``expandtabs``/``replace``/``join``/
-    ``translate`` nach Ergebnisgröße; Breiten/Genauigkeiten in f-Strings und ``%``-Formaten
+    ``translate`` und ``int.to_bytes`` nach Ergebnisgröße; Breiten/Genauigkeiten in f-Strings und ``%``-Formaten
     ≤ 10.000; ``Decimal`` mit Exponent über ±4.300 wird weder erzeugt noch in ``int``
     umgewandelt, gerundet oder formatiert (``int(Decimal('1e999999'))`` dauert sonst 26 s).
 
-Nicht begrenzt
-    Einzelne C-Operationen auf bereits vorhandenen großen Strukturen (z. B. ``str()`` einer
-    vielfach selbst-referenzierenden Liste) und der Speicher, den ein Skript innerhalb des
-    Zeitlimits Schritt für Schritt aufbaut. Dafür braucht der Worker-Prozess ein
-    Speicherlimit (Container/cgroup bzw. ``RLIMIT_AS``).
+Harte Grenzen (``sandbox``, siehe :mod:`app.engine.sandbox`)
+    Die Wächter oben wirken kooperativ; Arbeit innerhalb eines einzelnen C-Aufrufs
+    (``sum(map(sum, [range(10**6)] * 1500))``, ``str()`` einer vielfach geteilten Liste) und
+    schrittweise aufgebauter Speicher lassen sich so nicht begrenzen. Mit ``sandbox`` (die
+    Plattform setzt ihn immer, ``SCRIPT_SANDBOX``) laufen deshalb alle Skripte und jeder
+    Ausdruck, der nicht nachweislich beschränkt ist (:mod:`app.engine.bounded`: Namen,
+    Konstanten, Zugriffe, Vergleiche, ``and``/``or``/``not``, ``len`` …), in einem
+    Kindprozess mit ``RLIMIT_AS``/``RLIMIT_CPU``; der Aufrufer erhält spätestens nach
+    Zeitlimit + Karenz ein Ergebnis oder ``ScriptTimeoutError``/``ScriptLimitError``.
+    Beschränkte Ausdrücke (die meisten Gateway-Bedingungen und DMN-Zellen) bleiben im Prozess:
+    ihr Aufwand ist höchstens proportional zur Größe der Prozessdaten.
 
 Fehler
     ``ScriptSecurityError``/``ScriptLimitError``/``ScriptTimeoutError`` tragen deutsche
@@ -59,7 +65,7 @@ import re
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (
@@ -80,6 +86,8 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from app.engine.bounded import is_bounded_expression
+
 __all__ = [
     "MAX_FORMAT_WIDTH",
     "MAX_INT_BITS",
@@ -90,11 +98,13 @@ __all__ = [
     "RestrictedEnvironment",
     "RestrictedScriptEngine",
     "ScriptLimitError",
+    "ScriptSandbox",
     "ScriptSecurityError",
     "ScriptTimeoutError",
     "compile_expression",
     "compile_script",
     "make_script_engine",
+    "script_line",
 ]
 
 # SpiffWorkflow sucht in Tracebacks nach Frames dieses Dateinamens, um Zeilennummern zu melden.
@@ -642,6 +652,15 @@ def _list_extend_guard(target: list[Any]) -> Callable[[Iterable[Any]], None]:
     return extend
 
 
+def _to_bytes_guard(method: Callable[..., Any]) -> Callable[..., Any]:
+    def to_bytes(length: Any = 1, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(length, int):
+            _check_text_length(length)
+        return method(length, *args, **kwargs)
+
+    return to_bytes
+
+
 def _guarded_getattr(obj: Any, name: str) -> Any:
     if type(name) is not str:
         raise TypeError("Attributnamen müssen Texte sein")
@@ -666,6 +685,8 @@ def _guarded_getattr(obj: Any, name: str) -> Any:
             raise ScriptSecurityError(
                 f"{obj.__name__}.{name}(...) ist nicht erlaubt, bitte text.{name}(...) verwenden",
             )
+    if name == "to_bytes" and isinstance(obj, int):
+        return _to_bytes_guard(value)
     if name == "extend":
         if isinstance(obj, list):
             return _list_extend_guard(obj)
@@ -856,7 +877,8 @@ _STATIC_GUARDS: Mapping[str, Any] = types.MappingProxyType({
 # --------------------------------------------------------------------------- Ausführung
 
 
-def _script_line(traceback: types.TracebackType | None) -> int | None:
+def script_line(traceback: types.TracebackType | None) -> int | None:
+    """Letzte Zeile des Skripts im Traceback (``None``, wenn keine dabei ist)."""
     line = None
     while traceback is not None:
         if traceback.tb_frame.f_code.co_filename == SCRIPT_FILENAME:
@@ -897,24 +919,24 @@ class _Run:
             result = runner(code, namespace)
         except ScriptTimeoutError as exc:
             if exc.line is None:
-                exc.line = _script_line(exc.__traceback__)
+                exc.line = script_line(exc.__traceback__)
             raise
         except NameError as exc:
             if self.expired:
-                raise ScriptTimeoutError(self.limit, _script_line(exc.__traceback__)) from exc
+                raise ScriptTimeoutError(self.limit, script_line(exc.__traceback__)) from exc
             if exc.name in _FORBIDDEN_BUILTINS:
                 raise ScriptSecurityError(
                     f"die Funktion '{exc.name}' ist in Skripten nicht erlaubt",
-                    line=_script_line(exc.__traceback__),
+                    line=script_line(exc.__traceback__),
                 ) from exc
             raise
         except ScriptSecurityError as exc:
             if exc.line is None:
-                exc.set_line(_script_line(exc.__traceback__))
+                exc.set_line(script_line(exc.__traceback__))
             raise
         except Exception as exc:
             if self.expired:  # Skript hat den Timeout abgefangen und ist dann gescheitert
-                raise ScriptTimeoutError(self.limit, _script_line(exc.__traceback__)) from exc
+                raise ScriptTimeoutError(self.limit, script_line(exc.__traceback__)) from exc
             raise
         if self.expired:  # Skript hat den Timeout abgefangen und einfach weitergemacht
             raise ScriptTimeoutError(self.limit)
@@ -929,6 +951,16 @@ def _run_exec(code: types.CodeType, namespace: dict[str, Any]) -> None:
     exec(code, namespace)  # noqa: S102 - eingeschränkt übersetzter Code
 
 
+class ScriptSandbox(Protocol):
+    """Führt Skripte/Ausdrücke außerhalb des Prozesses aus (siehe :mod:`app.engine.sandbox`)."""
+
+    def evaluate(self, source: str, context: Mapping[str, Any],
+                 external_context: Mapping[str, Any] | None, limit: float) -> Any: ...
+
+    def execute(self, source: str, context: dict[str, Any],
+                external_context: Mapping[str, Any] | None, limit: float) -> None: ...
+
+
 class RestrictedEnvironment(TaskDataEnvironment):
     """``TaskDataEnvironment`` mit RestrictedPython, Zeitlimit und Größenwächtern.
 
@@ -941,6 +973,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self,
         functions: Mapping[str, Callable[..., Any]] | None = None,
         time_limit_seconds: float = 2.0,
+        sandbox: ScriptSandbox | None = None,
     ) -> None:
         functions = dict(functions or {})
         for name, function in functions.items():
@@ -952,6 +985,12 @@ class RestrictedEnvironment(TaskDataEnvironment):
             raise ValueError("time_limit_seconds muss größer als 0 sein")
         super().__init__(functions)
         self.time_limit_seconds = float(time_limit_seconds)
+        self.sandbox = sandbox
+        self._function_names = frozenset(functions)
+
+    def runs_in_process(self, expression: str) -> bool:
+        """Wahr, wenn ``expression`` ohne Sandbox-Prozess ausgewertet wird."""
+        return self.sandbox is None or is_bounded_expression(expression, self._function_names)
 
     def evaluate(
         self,
@@ -960,6 +999,11 @@ class RestrictedEnvironment(TaskDataEnvironment):
         external_context: Mapping[str, Any] | None = None,
     ) -> Any:
         code = compile_expression(expression)
+        if not self.runs_in_process(expression):
+            assert self.sandbox is not None
+            return self.sandbox.evaluate(
+                expression, context, external_context, self.time_limit_seconds,
+            )
         namespace = copy.copy(self.globals)
         self._prepare_context(context)
         namespace.update(external_context or {})
@@ -977,6 +1021,9 @@ class RestrictedEnvironment(TaskDataEnvironment):
         code = compile_script(script)
         external_context = external_context or {}
         self.check_for_overwrite(context, external_context)
+        if self.sandbox is not None:
+            self.sandbox.execute(script, context, external_context, self.time_limit_seconds)
+            return True
         extra = copy.copy(self.globals)
         self._prepare_context(context)
         extra.update(external_context)
@@ -1076,7 +1123,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         if isinstance(err, SyntaxError):
             line_number = err.lineno
         else:
-            line_number = getattr(err, "line", None) or _script_line(err.__traceback__)
+            line_number = getattr(err, "line", None) or script_line(err.__traceback__)
         lines = script.splitlines() if isinstance(script, str) else []
         if line_number and 0 < line_number <= len(lines):
             return line_number, lines[line_number - 1]
@@ -1086,6 +1133,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
 def make_script_engine(
     functions: Mapping[str, Callable[..., Any]] | None = None,
     time_limit_seconds: float = 2.0,
+    sandbox: ScriptSandbox | None = None,
 ) -> PythonScriptEngine:
-    """Script-Engine für ``BpmnWorkflow(spec, script_engine=...)``."""
-    return RestrictedScriptEngine(RestrictedEnvironment(functions, time_limit_seconds))
+    """Script-Engine für ``BpmnWorkflow(spec, script_engine=...)``; mit ``sandbox`` (ein
+    :class:`app.engine.sandbox.SandboxPool`) laufen Skripte und nicht beschränkte Ausdrücke
+    in Kindprozessen mit harten Grenzen."""
+    return RestrictedScriptEngine(RestrictedEnvironment(functions, time_limit_seconds, sandbox))

@@ -12,6 +12,7 @@ from pathlib import Path
 from app.config import Settings
 from app.db import Database
 from app.engine.runtime import Runtime
+from app.engine.sandbox import SandboxConfig, SandboxPool, function_paths, shared_pool
 from app.engine.scripting import make_script_engine
 from app.engine.serializer import spec_from_json
 
@@ -68,6 +69,18 @@ class SpecCache:
         return self._memo("props", definition_id, compute)
 
 
+def script_sandbox(settings: Settings, functions: dict) -> SandboxPool | None:
+    """This process's pool of sandbox processes for scripts (None: everything in-process)."""
+    if not settings.SCRIPT_SANDBOX:
+        return None
+    return shared_pool(SandboxConfig(
+        functions=function_paths(functions),
+        memory_mb=settings.SCRIPT_MEMORY_LIMIT_MB,
+        max_processes=settings.SCRIPT_SANDBOX_PROCESSES,
+        grace_seconds=settings.SCRIPT_SANDBOX_GRACE_SECONDS,
+    ))
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -82,8 +95,10 @@ class Platform:
 
     @classmethod
     def create(cls, settings: Settings) -> Platform:
+        functions = script_functions()
         engine = make_script_engine(
-            script_functions(), time_limit_seconds=settings.SCRIPT_TIME_LIMIT_SECONDS
+            functions, time_limit_seconds=settings.SCRIPT_TIME_LIMIT_SECONDS,
+            sandbox=script_sandbox(settings, functions),
         )
         return cls(
             settings=settings,
