@@ -21,4 +21,4 @@ COPY --from=frontend /src/app/static/dist ./app/static/dist
 RUN useradd --system --home /app portal && mkdir -p /data/documents && chown portal /data/documents
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "app.gunicorn_worker.ProblemWorker", "wsgi:app"]

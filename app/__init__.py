@@ -6,7 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from app.config import Settings
-from app.errors import register_error_handlers
+from app.errors import register_error_handlers, reject_invalid_text
 from app.schemas import Problem
 
 
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None, platform=None) -> Flask:  # noqa: ANN
 
     api_package.register(api)
     app.before_request(api_package.require_login)
+    app.before_request(reject_invalid_text)
     register_error_handlers(app)
     from app.web import register_web
 

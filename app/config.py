@@ -27,6 +27,9 @@ class Settings:
     DOCUMENTS_DIR: str = str(ROOT / "var" / "documents")
     DEMO_PASSWORD: str = "demo"
     TOKEN_TTL_SECONDS: int = 8 * 3600
+    # sign-in rate limit (browser and API token): failures per user name (per address: 4×)
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_WINDOW_SECONDS: int = 15 * 60
     SCRIPT_TIME_LIMIT_SECONDS: float = 2.0
     SCRIPT_SANDBOX: bool = True
     SCRIPT_MEMORY_LIMIT_MB: int = 512

@@ -38,15 +38,23 @@ def prepare() -> Settings:
     return settings
 
 
+WORKER_CLASS = "app.gunicorn_worker.ProblemWorker"
+
+
+def web_command(host: str, port: str) -> list[str]:
+    """gunicorn as `make run` starts it (its worker answers over-long requests in JSON)."""
+    return [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--bind", f"{host}:{port}",
+            "--workers", "2", "--threads", "4", "--worker-class", WORKER_CLASS,
+            "--access-logfile", "-", "wsgi:app"]
+
+
 def main() -> int:
     print("Förderportal Digitalisierung Hessen — Start")
     prepare()
     env = dict(os.environ)
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
-    bin_dir = os.path.dirname(sys.executable)
     commands = {
-        "web": [os.path.join(bin_dir, "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
-                "--threads", "4", "--access-logfile", "-", "wsgi:app"],
+        "web": web_command(host, port),
         "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
                    "--loglevel", "INFO", "--concurrency", "2", "--pool", "prefork"],
         "beat": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",

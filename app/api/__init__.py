@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 
 from app.services import auth
 from app.services.context import Actor
@@ -15,21 +15,20 @@ def platform() -> Platform:
 
 
 def current_actor() -> Actor:
-    """The caller, from a Bearer token or (browser) the session cookie; 401 otherwise."""
+    """The caller, from a Bearer token or (browser) the session cookie; 401 otherwise (also for
+    a token or session from before the user's last password change, deactivation or logout)."""
     if "actor" in g:
         return g.actor
     header = request.headers.get("Authorization", "")
-    user_id = None
     if header.lower().startswith("bearer "):
-        user_id = auth.user_id_from_token(header[7:].strip(), platform().settings.SECRET_KEY)
+        claims = auth.claims_from_token(header[7:].strip(), platform().settings.SECRET_KEY)
+        user_id, version = claims.user_id, claims.token_version
     else:
-        from flask import session
-
-        user_id = session.get("user_id")
+        user_id, version = session.get("user_id"), session.get("token_version", 0)
     if user_id is None:
         raise Unauthenticated("Bitte melden Sie sich an.", code="unauthenticated")
     with platform().db.reading() as conn:
-        g.actor = auth.actor_for(conn, int(user_id))
+        g.actor = auth.actor_for(conn, int(user_id), token_version=version)
     return g.actor
 
 

@@ -72,6 +72,13 @@ def update_user(body: dict, user_id: int) -> dict:
     return users.update_user(platform(), current_actor(), user_id, body)
 
 
+@blp.route("/users/<int:user_id>/logout", methods=["POST"])
+@blp.response(200, UserSchema)
+def revoke_sessions(user_id: int) -> dict:
+    """Alle Sitzungen und Zugangstoken des Benutzers beenden (nur Administration)."""
+    return users.revoke_sessions(platform(), current_actor(), user_id)
+
+
 @blp.route("/groups", methods=["GET"])
 @blp.response(200, GroupSchema(many=True))
 def list_groups() -> list:

@@ -58,6 +58,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # raised on password change, deactivation and forced logout: tokens and browser sessions
+    # carry the version they were issued with and are refused once it differs (migration 0002auth)
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
     municipalities: Mapped[list[Municipality]] = relationship(

@@ -20,6 +20,8 @@ class Actor:
     username: str
     groups: frozenset[str] = field(default_factory=frozenset)
     municipalities: frozenset[str] = field(default_factory=frozenset)
+    # the user's token version when the actor was authenticated (app/services/auth.py)
+    token_version: int = 0
 
     @property
     def is_admin(self) -> bool:

@@ -25,6 +25,10 @@ class ServiceError(Exception):
         if code:
             self.code = code
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that belong to this error (e.g. Retry-After)."""
+        return {}
+
 
 class Unauthenticated(ServiceError):
     status, code = 401, "unauthenticated"

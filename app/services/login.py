@@ -1,31 +1,48 @@
-"""Browser login: password check with rate-limited failures per user name and per address."""
+"""Sign-in for browser sessions and API tokens: one password check, rate-limited per user name
+and per client address (failed attempts are kept in login_attempt, shared by all processes)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from app.models import LoginAttempt, User
 
 from . import audit, auth
 from .context import Actor
-from .errors import ServiceError, Unauthenticated
+from .errors import ServiceError
 from .platform import Platform
 
 
 class TooManyAttempts(ServiceError):
     status, code = 429, "too_many_attempts"
 
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    """At most `max_failures` failed attempts per user name (or per address, times four)
-    within `window`; then logins are refused until the window has passed."""
+    """At most `max_failures` failed attempts per user name (or per address, times
+    `address_factor`) within `window`; then sign-ins are refused, even with the right password,
+    until enough of those failures have left the window."""
 
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
+    address_factor: int = 4
+
+    @classmethod
+    def of(cls, platform: Platform) -> LoginPolicy:
+        s = platform.settings
+        return cls(max_failures=s.LOGIN_MAX_FAILURES, window=timedelta(seconds=s.LOGIN_WINDOW_SECONDS))
 
 
 def _now() -> datetime:
@@ -35,38 +52,56 @@ def _now() -> datetime:
 def login(platform: Platform, username: str, password: str, ip: str,
           policy: LoginPolicy | None = None) -> Actor:
     """Authenticate for a browser session or raise Unauthenticated / TooManyAttempts."""
-    policy = policy or LoginPolicy()
+    user = _sign_in(platform, username, password, ip, policy, "user.login")
+    return auth.actor_of(user)
+
+
+def issue_token(platform: Platform, username: str, password: str, ip: str,
+                policy: LoginPolicy | None = None) -> dict:
+    """A bearer token for the API (same password check and rate limit as the browser login)."""
+    user = _sign_in(platform, username, password, ip, policy, "user.token_issued")
+    ttl = platform.settings.TOKEN_TTL_SECONDS
+    return {"access_token": auth.issue_token(user, platform.settings.SECRET_KEY, ttl),
+            "token_type": "Bearer", "expires_in": ttl}
+
+
+def _sign_in(platform: Platform, username: str, password: str, ip: str,
+             policy: LoginPolicy | None, action: str) -> User:
+    """The attempt counts as a failure until the password is proven right, so that concurrent
+    guesses are counted before they are checked."""
+    policy = policy or LoginPolicy.of(platform)
     username = (username or "").strip()[:80]
     ip = (ip or "unbekannt")[:64]
     with platform.db.unit_of_work() as session:
-        since = _now() - policy.window
-        failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(False),
-            LoginAttempt.at >= since))
-        by_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at >= since))
-    minutes = int(policy.window.total_seconds() // 60)
-    if failures >= policy.max_failures or by_ip >= policy.max_failures * 4:
+        _refuse_while_locked(session, policy, username, ip)
+        session.add(LoginAttempt(username=username, ip=ip, success=False))
+    with platform.db.unit_of_work() as session:
+        user = auth.authenticate(session, username, password)
+        session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+        audit.record(session, auth.actor_of(user), action, "user", user.id)
+    return user
+
+
+def _refuse_while_locked(session: Session, policy: LoginPolicy, username: str, ip: str) -> None:
+    wait = max(_lock_seconds(session, policy, LoginAttempt.username == username, policy.max_failures),
+               _lock_seconds(session, policy, LoginAttempt.ip == ip,
+                             policy.max_failures * policy.address_factor))
+    if wait:
+        minutes = math.ceil(wait / 60)
         raise TooManyAttempts(
-            f"Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie {minutes} Minuten und "
-            "versuchen Sie es dann erneut.")
-    try:
-        with platform.db.unit_of_work() as session:
-            actor = auth.actor_of(auth.authenticate(session, username, password))
-    except Unauthenticated:
-        _record(platform, username, ip, success=False)
-        raise
-    with platform.db.unit_of_work() as session:
-        session.add(LoginAttempt(username=username, ip=ip, success=True))
-        session.execute(delete(LoginAttempt).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(False)))
-        audit.record(session, actor, "user.login", "user", actor.user_id)
-    return actor
+            f"Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie {minutes} "
+            f"{'Minute' if minutes == 1 else 'Minuten'} und versuchen Sie es dann erneut.", wait)
 
 
-def _record(platform: Platform, username: str, ip: str, success: bool) -> None:
-    with platform.db.unit_of_work() as session:
-        session.add(LoginAttempt(username=username, ip=ip, success=success))
+def _lock_seconds(session: Session, policy: LoginPolicy, key, limit: int) -> int:  # noqa: ANN001
+    """Seconds until fewer than `limit` failures of this key lie within the window (0: none)."""
+    now = _now()
+    nth = session.scalar(select(LoginAttempt.at).where(
+        key, LoginAttempt.success.is_(False), LoginAttempt.at >= now - policy.window)
+        .order_by(LoginAttempt.at.desc()).offset(limit - 1).limit(1))
+    if nth is None:
+        return 0
+    return max(1, math.ceil((nth + policy.window - now).total_seconds()))
 
 
 def logout(platform: Platform, actor: Actor) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine.runtime import find_task
 from app.models import Group, HumanTask, Municipality, ProcessInstance, User
@@ -137,19 +138,39 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict:
 
 
 def claim(platform: Platform, actor: Actor, task_id: str) -> dict:
+    """Take an open task (again taking one's own is a no-op); of concurrent claims by
+    different users exactly one wins, the others get 409."""
     with platform.db.unit_of_work() as session:
         ht = _get_visible_task(session, actor, task_id)
         _ensure_open(ht)
         if ht.assignee_id not in (None, actor.user_id):
-            raise Conflict("Die Aufgabe wurde bereits von jemand anderem übernommen.",
-                           code="already_claimed")
+            raise _already_claimed()
         if not _in_candidate_group(actor, ht):
             raise Forbidden("Sie gehören nicht zur zuständigen Gruppe.", code="not_candidate")
         task_rules.before_claim(platform, session, actor, ht)  # four eyes (BPMN property)
-        ht.assignee_id = actor.user_id
+        if ht.assignee_id is None:
+            _take(session, actor, ht)
+        return brief(ht, {actor.user_id: actor.username})
+
+
+def _take(session: Session, actor: Actor, ht: HumanTask) -> None:
+    """Assign the task only if it is still open and free: the assignee read before may be
+    stale (PostgreSQL re-checks the condition after a concurrent commit; SQLite writers queue)."""
+    taken = session.execute(
+        update(HumanTask).where(HumanTask.id == ht.id, HumanTask.completed_at.is_(None),
+                                HumanTask.assignee_id.is_(None))
+        .values(assignee_id=actor.user_id).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        if session.scalar(select(HumanTask.assignee_id).where(HumanTask.id == ht.id)) != actor.user_id:
+            raise _already_claimed()
+    else:
         audit.record(session, actor, "task.claimed", "human_task", ht.task_id,
                      instance_id=ht.instance_id, after=actor.username)
-        return brief(ht, {actor.user_id: actor.username})
+    set_committed_value(ht, "assignee_id", actor.user_id)
+
+
+def _already_claimed() -> Conflict:
+    return Conflict("Die Aufgabe wurde bereits von jemand anderem übernommen.", code="already_claimed")
 
 
 def unclaim(platform: Platform, actor: Actor, task_id: str) -> dict:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain.demo import demo_municipalities
@@ -56,11 +57,20 @@ DEMO_USERS = [
 
 
 def ensure_group(session: Session, name: str) -> Group:
-    group = session.scalar(select(Group).where(Group.name == name))
-    if group is None:
-        group = Group(name=name, title=GROUP_TITLES.get(name, name))
-        session.add(group)
-        session.flush()
+    """The group of that name, created on first use (also when concurrent requests create it
+    at the same moment: the one that loses the race uses the winner's row)."""
+    query = select(Group).where(Group.name == name)
+    group = session.scalar(query)
+    if group is not None:
+        return group
+    try:
+        with session.begin_nested():
+            group = Group(name=name, title=GROUP_TITLES.get(name, name))
+            session.add(group)
+    except IntegrityError:
+        group = session.scalar(query)
+        if group is None:
+            raise
     return group
 
 
@@ -77,15 +87,12 @@ def create_user(session: Session, actor: Actor, username: str, password: str,
                 password_hash=hash_password(password))
     user.groups = [ensure_group(session, g) for g in groups]
     if municipalities:
-        found = session.scalars(select(Municipality).where(
-            Municipality.ags.in_(municipalities))).all()
-        missing = set(municipalities) - {m.ags for m in found}
-        if missing:
-            raise Invalid("Unbekannte Kommune(n): " + ", ".join(sorted(missing)), errors=[
-                {"path": "/municipalities", "message": "Unbekannter AGS."}])
-        user.municipalities = list(found)
-    session.add(user)
-    session.flush()
+        user.municipalities = _municipalities(session, municipalities)
+    try:
+        with session.begin_nested():  # a concurrent request may have created the same name
+            session.add(user)
+    except IntegrityError as exc:
+        raise Conflict(f"Den Benutzer „{username}“ gibt es schon.", code="user_exists") from exc
     audit.record(session, actor, "user.created", "user", user.id,
                  details={"username": username, "groups": groups})
     return user
@@ -149,33 +156,78 @@ def add_user(platform: Platform, actor: Actor, data: dict) -> dict:
 
 
 def update_user(platform: Platform, actor: Actor, user_id: int, data: dict) -> dict:
+    """Change a user; a new password or a deactivation ends the user's sessions and tokens."""
     _require_admin(actor)
     with platform.db.unit_of_work() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound("Benutzer nicht gefunden.", code="user_not_found")
+        user = _get_user(session, user_id)
         before = describe(user)
         if "groups" in data:
             user.groups = [ensure_group(session, g) for g in data["groups"]]
         if "municipalities" in data:
-            found = session.scalars(select(Municipality).where(
-                Municipality.ags.in_(data["municipalities"]))).all()
-            missing = set(data["municipalities"]) - {m.ags for m in found}
-            if missing:
-                raise Invalid("Unbekannte Kommune(n): " + ", ".join(sorted(missing)), errors=[
-                    {"path": "/municipalities", "message": "Unbekannter AGS."}])
-            user.municipalities = list(found)
+            user.municipalities = _municipalities(session, data["municipalities"])
         if "active" in data:
-            if user.id == actor.user_id and not data["active"]:
-                raise Conflict("Sie können sich nicht selbst deaktivieren.", code="self_deactivate")
-            user.active = bool(data["active"])
-        if "display_name" in data:
-            user.display_name = data["display_name"]
-        if "email" in data:
-            user.email = data["email"]
+            _set_active(actor, user, bool(data["active"]))
+        for key in ("display_name", "email"):
+            if key in data:
+                setattr(user, key, data[key])
         if "password" in data:
             user.password_hash = hash_password(data["password"])
+            _revoke_tokens(user)
+        if "admin" in before["groups"] and ("admin" not in user.group_names or not user.active):
+            _ensure_an_admin_remains(session)
         after = describe(user)
-        audit.record(session, actor, "user.updated", "user", user.id,
-                     details={"before": before, "after": after})
+        audit.record(session, actor, "user.updated", "user", user.id, details={
+            "before": before, "after": after, "password_changed": "password" in data})
         return after
+
+
+def revoke_sessions(platform: Platform, actor: Actor, user_id: int) -> dict:
+    """Forced logout: every token and browser session of the user stops working."""
+    _require_admin(actor)
+    with platform.db.unit_of_work() as session:
+        user = _get_user(session, user_id)
+        _revoke_tokens(user)
+        audit.record(session, actor, "user.sessions_revoked", "user", user.id)
+        return describe(user)
+
+
+def _get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("Benutzer nicht gefunden.", code="user_not_found")
+    return user
+
+
+def _municipalities(session: Session, codes: list[str]) -> list[Municipality]:
+    found = session.scalars(select(Municipality).where(Municipality.ags.in_(codes))).all()
+    missing = set(codes) - {m.ags for m in found}
+    if missing:
+        raise Invalid("Unbekannte Kommune(n): " + ", ".join(sorted(missing)), errors=[
+            {"path": "/municipalities", "message": "Unbekannter AGS."}])
+    return list(found)
+
+
+def _set_active(actor: Actor, user: User, active: bool) -> None:
+    if user.id == actor.user_id and not active:
+        raise Conflict("Sie können sich nicht selbst deaktivieren.", code="self_deactivate")
+    if user.active and not active:
+        _revoke_tokens(user)
+    user.active = active
+
+
+def _revoke_tokens(user: User) -> None:
+    """Tokens and sessions carry the version they were issued with (app/services/auth.py)."""
+    user.token_version = User.token_version + 1
+
+
+def _ensure_an_admin_remains(session: Session) -> None:
+    """At least one active user keeps the admin group (checked after a change that took it
+    from someone; the admin group's row lock serialises concurrent changes on PostgreSQL)."""
+    session.scalar(select(Group.id).where(Group.name == "admin").with_for_update())
+    session.flush()
+    remaining = session.scalar(select(func.count()).select_from(User).join(User.groups).where(
+        Group.name == "admin", User.active.is_(True)))
+    if not remaining:
+        raise Conflict("Die letzte aktive Administration kann sich die Administrationsrechte "
+                       "nicht selbst entziehen. Bitte ernennen Sie zuerst eine weitere Person "
+                       "zur Administration.", code="last_admin")

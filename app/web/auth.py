@@ -27,7 +27,7 @@ def login():  # noqa: ANN201
     try:
         who = login_service.login(platform(), username, password, _client_ip())
     except login_service.TooManyAttempts as exc:
-        return _failed(target, username, exc.message, 429)
+        return _failed(target, username, exc.message, 429, exc.headers())
     except Unauthenticated as exc:
         return _failed(target, username, exc.message, 401)
     start_session(who)
@@ -35,8 +35,10 @@ def login():  # noqa: ANN201
     return redirect(target)
 
 
-def _failed(target: str, username: str, message: str, status: int):  # noqa: ANN202
-    return render_template("web/login.html", next=target, username=username, error=message), status
+def _failed(target: str, username: str, message: str, status: int,  # noqa: ANN202
+            headers: dict | None = None):
+    html = render_template("web/login.html", next=target, username=username, error=message)
+    return html, status, headers or {}
 
 
 def _client_ip() -> str:

@@ -17,7 +17,8 @@ def platform() -> Platform:
 
 
 def current_actor() -> Actor | None:
-    """The actor of the session cookie, or None (an unknown or deactivated user logs out)."""
+    """The actor of the session cookie, or None (an unknown or deactivated user, or a session
+    from before the user's last password change or forced logout, logs out)."""
     if "web_actor" in g:
         return g.web_actor
     actor = None
@@ -25,8 +26,9 @@ def current_actor() -> Actor | None:
     if user_id is not None:
         try:
             with platform().db.reading() as conn:
-                actor = auth.actor_for(conn, int(user_id))
-        except (Unauthenticated, ValueError):
+                actor = auth.actor_for(conn, int(user_id),
+                                       token_version=session.get("token_version", 0))
+        except (Unauthenticated, ValueError, TypeError):
             session.clear()
     g.web_actor = actor
     return actor
@@ -72,6 +74,7 @@ def start_session(who: Actor) -> None:
     session.clear()
     session.permanent = True
     session["user_id"] = who.user_id
+    session["token_version"] = who.token_version
     if lang:
         session["lang"] = lang
 

@@ -105,6 +105,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/users"): Entry("plain", only("admin")),
     ("POST", "/api/users"): Entry("user_create", only("admin")),
     ("PATCH", "/api/users/<int:user_id>"): Entry("user_update", only("admin")),
+    ("POST", "/api/users/<int:user_id>/logout"): Entry("user_update", only("admin")),
     ("GET", "/api/groups"): Entry("plain", only("admin")),
     # --- budget (Haushaltsüberwachung)
     ("GET", "/api/budget-positions"): Entry("plain", only(*BUDGET_READERS)),
