@@ -249,7 +249,7 @@ def _pattern_problem(pattern: Any, name: str) -> str | None:
 def _node_problems(pointer: tuple, node: dict, resolver) -> Iterator[tuple[str, str]]:  # noqa: ANN001
     here = pointer_text(pointer)
     dialect = node.get("$schema")
-    if dialect is not None and dialect not in DIALECTS:
+    if dialect is not None and not (isinstance(dialect, str) and dialect in DIALECTS):
         yield here + "/$schema", (f"„$schema“ muss „{sorted(DIALECTS)[0]}“ sein; andere Dialekte "
                                   "und externe Meta-Schemata werden nicht geladen.")
     for kw in REFERENCES:
@@ -266,11 +266,52 @@ def _node_problems(pointer: tuple, node: dict, resolver) -> Iterator[tuple[str, 
             yield here + "/patternProperties", message
 
 
+def _target(ref: Any, resolver) -> Any:  # noqa: ANN001
+    try:
+        return resolver.lookup(ref).contents if isinstance(ref, str) else None
+    except Unresolvable:
+        return None
+
+
+def _in_place(node: dict, resolver) -> list:  # noqa: ANN001
+    """Subschemas applied to the same value as `node` (no step into the data)."""
+    found = [node.get(kw) for kw in ("not", "if", "then", "else")]
+    found += [s for kw in ("allOf", "anyOf", "oneOf") if isinstance(node.get(kw), list) for s in node[kw]]
+    found += list((node.get("dependentSchemas") or {}).values()) if isinstance(
+        node.get("dependentSchemas"), dict) else []
+    found += [_target(node.get(kw), resolver) for kw in REFERENCES if kw in node]
+    return [s for s in found if isinstance(s, dict)]
+
+
+def _cycles(doc: dict) -> list[tuple[str, str]]:
+    """References that lead back to the same schema without stepping into the data would make
+    validation recurse forever."""
+    nodes = {id(node): (pointer, node, resolver) for pointer, node, resolver in subschemas(doc)}
+    edges = {key: [id(s) for s in _in_place(node, resolver) if id(s) in nodes]
+             for key, (_, node, resolver) in nodes.items()}
+    state: dict[int, int] = {}  # 1 = on the path, 2 = done
+
+    def visit(key: int) -> bool:
+        state[key] = 1
+        for nxt in edges[key]:
+            if state.get(nxt) == 1 or (nxt not in state and visit(nxt)):
+                return True
+        state[key] = 2
+        return False
+
+    for key in nodes:
+        if key not in state and visit(key):
+            return [(pointer_text(nodes[key][0]), "Die Verweise dieses Formulars bilden eine Schleife "
+                     "(ein Schema verweist über $ref auf sich selbst, ohne in die Daten abzusteigen).")]
+    return []
+
+
 def schema_problems(doc: dict) -> list[tuple[str, str]]:
     """What a form may not contain: references out of the form or into nothing, foreign
     dialects, patterns RE2 cannot run. [] when the form is fine."""
     problems = [p for pointer, node, resolver in subschemas(doc)
                 for p in _node_problems(pointer, node, resolver)]
+    problems += _cycles(doc) if not problems else []
     try:
         ensure_usable(doc)
     except FormUnusable:

@@ -254,7 +254,7 @@ def _schema_errors(schema: dict, data: dict) -> list[tuple[str, str]]:
         form_schema.ensure_usable(schema)
         errors = sorted(form_schema.validator_for(schema).iter_errors(data),
                         key=lambda e: list(map(str, e.absolute_path)))
-    except (form_schema.FormUnusable, Unresolvable) as exc:
+    except (form_schema.FormUnusable, Unresolvable, RecursionError) as exc:
         raise Conflict("Das Formular dieser Aufgabe verweist auf externe Quellen oder nutzt nicht "
                        "unterstützte Muster und kann nicht geprüft werden. Bitte wenden Sie sich an "
                        "die Prozessverantwortlichen.", code="form_unusable") from exc

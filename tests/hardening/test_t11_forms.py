@@ -122,12 +122,14 @@ REMOTE_FORMS = {
                                            **{"$defs": {"d": {"$ref": f"{url}/d.json"}}}),
     "dynamic_ref_http": lambda url: _form({"a": {"$dynamicRef": f"{url}/dyn.json#meta"}}),
     "ref_to_nowhere": lambda url: _form({"a": {"$ref": "#/$defs/gibt_es_nicht"}}),
+    "ref_cycle": lambda url: _form({"a": {"allOf": [{"$ref": "#/properties/a"}]}}),
     "schema_foreign_dialect": lambda url: {**_form({"a": {"type": "string"}}), "$schema": f"{url}/meta"},
 }
 
 
 POINTERS = {"ref_in_array_items": "/properties/a/items/$ref", "ref_in_allof_defs": "/$defs/d/$ref",
-            "dynamic_ref_http": "/properties/a/$dynamicRef", "schema_foreign_dialect": "/$schema"}
+            "dynamic_ref_http": "/properties/a/$dynamicRef", "schema_foreign_dialect": "/$schema",
+            "ref_cycle": "/properties/a"}
 
 
 @pytest.mark.parametrize("name", sorted(REMOTE_FORMS))
@@ -166,7 +168,7 @@ def test_a_stored_form_with_a_remote_reference_is_never_fetched_at_completion(as
 
     assert _deploy(as_user("modeler1"), "t11_ref_alt", _form({"a": {"type": "string"}})).status_code == 201
     iid, tid = _started_task(as_user, "t11_ref_alt")
-    for ref in (f"{trap}/schema.json", "file:///etc/passwd"):
+    for ref in (f"{trap}/schema.json", "file:///etc/passwd", "#/properties/a"):
         with platform.db.unit_of_work() as s:
             row = s.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "t11_ref_alt"))
             row.forms = {FORM: _form({"a": {"$ref": ref}})}
