@@ -11,7 +11,7 @@ from app.engine.parser import DefinitionInvalid, ParsedDefinition, parse_definit
 from app.engine.serializer import spec_to_json
 from app.models import ProcessDefinition
 
-from . import audit
+from . import audit, forms
 from .context import SYSTEM, Actor
 from .errors import Forbidden, Invalid, NotFound
 from .platform import Platform
@@ -37,7 +37,7 @@ def deploy_files(platform: Platform, actor: Actor, files: dict[str, bytes]) -> l
             "Die Prozessdefinition ist ungültig.", code="definition_invalid",
             errors=[_problem(p) for p in exc.problems],
         ) from exc
-    problems = [p for d in parsed for p in _too_long(d)]
+    problems = [p for d in parsed for p in _too_long(d)] + forms.deploy_problems(parsed)
     if problems:
         raise Invalid("Die Prozessdefinition ist ungültig.", code="definition_invalid", errors=problems)
     with platform.db.unit_of_work() as session:

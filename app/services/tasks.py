@@ -129,12 +129,17 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict:
                 documentation = getattr(engine_task.task_spec, "documentation", None)
                 props = (schema or {}).get("properties", {})
                 data = {k: v for k, v in engine_task.data.items() if k in props}
-        if ht.draft:
-            data.update(ht.draft)
+        if ht.draft:  # a draft never overrides what the server owns (readOnly)
+            data = forms.server_values(schema or {}, {**data, **ht.draft}, data)
         result = brief(ht, _usernames(session, {ht.assignee_id} if ht.assignee_id else set()))
         result.update(form_schema=schema, ui_schema=ui_schema, data=data,
                       documentation=documentation, instance_status=instance.status)
         return result
+
+
+def _engine_data(workflow, task_id: str) -> dict:  # noqa: ANN001
+    task = find_task(workflow, task_id)
+    return dict(task.data) if task is not None else {}
 
 
 def claim(platform: Platform, actor: Actor, task_id: str) -> dict:
@@ -208,13 +213,13 @@ def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> di
                            code="instance_not_running")
         forms_by_name = instances.forms_of(platform, session, instance.definition_id)
         schema = forms_by_name.get(ht.form_schema) if ht.form_schema else None
-        if schema is not None:
-            data = forms.validate(schema, data)
-        elif not isinstance(data, dict):
+        if not isinstance(data, dict):
             raise Invalid("Die Formulardaten müssen ein Objekt sein.",
                           errors=[{"path": "", "message": "Objekt erwartet."}])
         instances.claim(session, instance)
         loaded = instances.load(platform, session, instance)
+        if schema is not None:  # readOnly values are compared with the task's own data
+            data = forms.validate(schema, data, _engine_data(loaded.workflow, ht.task_id))
         task_rules.before_complete(platform, session, actor, ht, loaded.workflow, data)
         audit.record(session, actor, "task.completed", "human_task", ht.task_id,
                      instance_id=instance.id, before="open", after="completed",

@@ -126,7 +126,7 @@ def submit(task_id):  # noqa: ANN001, ANN201
         flash(_("Ihre Eingaben wurden als Entwurf gespeichert."), "success")
         return redirect(url_for("web_tasks.task", task_id=tid))
     if parse_errors:  # input that could not be read is never submitted
-        errors = formrender.merge_errors(parse_errors, _schema_errors(schema, data))
+        errors = formrender.merge_errors(parse_errors, _schema_errors(schema, data, view["data"]))
         return _render(view, data, errors, message=_summary_message(errors), status=422)
     try:
         result = tasks.complete(p, who, tid, data)
@@ -138,10 +138,10 @@ def submit(task_id):  # noqa: ANN001, ANN201
     return _after_completion(view, result)
 
 
-def _schema_errors(schema: dict, data: dict) -> list[dict]:
+def _schema_errors(schema: dict, data: dict, shown: dict) -> list[dict]:
     try:
-        forms.validate(schema, data)
-    except Invalid as exc:
+        forms.validate(schema, data, shown)
+    except ServiceError as exc:  # Invalid, or a form that cannot be checked (409)
         return exc.errors
     return []
 
