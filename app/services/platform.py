@@ -14,6 +14,7 @@ from app.db import Database
 from app.engine.runtime import Runtime
 from app.engine.scripting import make_script_engine
 from app.engine.serializer import spec_from_json
+from app.engine.timers import TimerLimits
 
 from .functions import script_functions
 from .operators import load_object, load_registry
@@ -68,6 +69,11 @@ class SpecCache:
         return self._memo("props", definition_id, compute)
 
 
+def timer_limits(settings: Settings) -> TimerLimits:
+    return TimerLimits(max_days=settings.TIMER_MAX_DAYS, max_cycles=settings.TIMER_MAX_CYCLES,
+                       min_cycle_seconds=settings.TIMER_MIN_CYCLE_SECONDS)
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -88,7 +94,8 @@ class Platform:
         return cls(
             settings=settings,
             db=Database(settings.DATABASE_URL),
-            runtime=Runtime(engine, max_depth=settings.MAX_TASK_DEPTH),
+            runtime=Runtime(engine, max_depth=settings.MAX_TASK_DEPTH,
+                            timer_limits=timer_limits(settings)),
         )
 
     def publish(self, job_ids: list[int]) -> None:
