@@ -71,7 +71,7 @@ SPIFF = [
      "Eine Definition ({w}) hat keine ID."),
     (r"^Conditional event definition with missing condition",
      "Dem bedingten Ereignis fehlt die Bedingung."),
-    (r"^Unknown Time Specification",
+    (r"Unknown Time Specification",
      "Der Zeitgeber nennt weder Zeitpunkt noch Dauer noch Wiederholung."),
     (r"^Multiple decision tables are not current supported",
      "Je Entscheidung ist nur eine Entscheidungstabelle möglich."),
@@ -80,7 +80,7 @@ SPIFF = [
      "Die Datenzuordnung „{n}“ lässt sich nicht auflösen."),
     (r"^There is no support implemented for this task type",
      "Dieser Aufgabentyp wird nicht unterstützt."),
-    (r"^Unsupported Catch Event", "Dieses Zwischenereignis wird nicht unterstützt."),
+    (r"Unsupported Catch Event", "Diese Art von Zwischen- oder Randereignis wird nicht unterstützt."),
 ]
 _SCHEMA = [(re.compile(p), t) for p, t in SCHEMA]
 _SPIFF = [(re.compile(p), t) for p, t in SPIFF]

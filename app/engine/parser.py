@@ -180,7 +180,10 @@ def _definition(upload: _Upload, pid: str, files: dict[str, bytes], form_lookup,
         spec = parser.get_spec(pid)
         subprocess_specs = parser.get_subprocess_specs(pid)
     except (ValidationException, SpiffWorkflowException) as exc:
-        upload.problems.append(_from_spiff(exc, _file_of(parser, pid)))
+        problem = _from_spiff(exc, _file_of(parser, pid))
+        # an element a deploy check already explains is not repeated in the engine's words
+        if (problem.file, problem.element_id) not in {(p.file, p.element_id) for p in upload.problems}:
+            upload.problems.append(problem)
         return None
     all_specs = [spec, *subprocess_specs.values()]
     forms, form_problems = _collect_forms(all_specs, upload.forms, form_lookup)
