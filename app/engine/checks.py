@@ -149,13 +149,15 @@ def _script_problem(text: str) -> str | None:
 
 
 def _compile_problem(compiler: Callable[[str], object], text: str) -> str | None:
+    """A syntax error, in German; what the sandbox forbids (ScriptSecurityError) is left to run
+    time, where it ends the instance in the error state with the sandbox's reason."""
     try:
         compiler(text)
     except SyntaxError as exc:
         where = f" (Zeile {exc.lineno})" if exc.lineno and "\n" in text.strip() else ""
         return f"{_german_syntax(exc.msg)}{where}."
-    except ScriptSecurityError as exc:
-        return f"{str(exc).rstrip('.')}."
+    except ScriptSecurityError:
+        return None
     return None
 
 

@@ -125,6 +125,8 @@ RUNTIME = [
     (r"Did you mean '(?P<n>[^']+)'\?", "Gemeint war vielleicht „{n}“?"),
     (r"Did you mean one of (?P<n>.*)\?", "Gemeint war vielleicht eine dieser Variablen: {n}?"),
     (r"division by zero", "Division durch null"),
+    (r"maximum recursion depth exceeded[^.]*",
+     "Grenze der Rekursionstiefe überschritten (eine Funktion ruft sich zu oft selbst auf)"),
     (r"unsupported operand type\(s\) for (?P<op>\S+): '(?P<a>[^']+)' and '(?P<b>[^']+)'",
      "der Operator {op} passt nicht zu den Werten ({a} und {b})"),
     (r"'(?P<a>[^']+)' not supported between instances of '(?P<x>[^']+)' and '(?P<y>[^']+)'",
