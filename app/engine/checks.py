@@ -158,6 +158,8 @@ def _compile_problem(compiler: Callable[[str], object], text: str) -> str | None
         return f"{_german_syntax(exc.msg)}{where}."
     except ScriptSecurityError:
         return None
+    except (RecursionError, MemoryError):
+        return "Der Ausdruck ist zu tief verschachtelt oder zu lang, um ihn sicher zu übersetzen."
     return None
 
 

@@ -154,7 +154,7 @@ def literal(expression: str | None) -> str | None:
     """The value of a timer expression that is a plain string literal (else None)."""
     try:
         node = ast.parse((expression or "").strip(), mode="eval").body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 

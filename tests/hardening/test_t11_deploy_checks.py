@@ -207,7 +207,7 @@ def test_juel_and_feel_conditions_are_422_asking_for_python(as_user, platform, c
 
 @pytest.mark.parametrize(("kw", "element"), [
     ({"condition": "betrag >"}, "f_ja"), ({"script": "x = = 1"}, "skript"),
-    ({"script": "if x:\nfrist = 1"}, "skript")])
+    ({"script": "if x:\nfrist = 1"}, "skript"), ({"condition": "1+" * 5000 + "1"}, "f_ja")])
 def test_expressions_and_scripts_with_syntax_errors_are_422(as_user, platform, kw, element):
     errors = refused(as_user, platform, {"t11_s.bpmn": model("t11_s", **kw)})
     _one(errors, element)
