@@ -36,6 +36,10 @@ class Settings:
     SCRIPT_SANDBOX_PROCESSES: int = 4
     SCRIPT_SANDBOX_GRACE_SECONDS: float = 1.0
     MAX_TASK_DEPTH: int = 800
+    # timers (deploy and run time): how far ahead a timer may point, how often a cycle may fire
+    TIMER_MAX_DAYS: int = 3660
+    TIMER_MIN_CYCLE_SECONDS: int = 60
+    TIMER_MAX_CYCLES: int = 1000
     DEPLOY_ON_START: bool = True
     OPERATOR_MODULES: str = "workers.operators"
     JOB_PUBLISHER: str = "workers.celery_app:CeleryPublisher"

@@ -23,8 +23,10 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .indexed import IndexedBpmnWorkflow
+from .messages import engine_message
 from .parser import lane_group
 from .specs import DeferredServiceTask
+from .timers import DEFAULT_LIMITS, TimerLimits
 
 LIVE = TaskState.NOT_FINISHED_MASK
 
@@ -127,9 +129,14 @@ def _depth(task) -> int:  # noqa: ANN001
 class Runtime:
     """Runs workflows with a given script engine and guards against the engine's blind spots."""
 
-    def __init__(self, script_engine, max_depth: int = 800):  # noqa: ANN001
+    def __init__(self, script_engine, max_depth: int = 800,  # noqa: ANN001
+                 timer_limits: TimerLimits = DEFAULT_LIMITS):
         self.script_engine = script_engine
         self.max_depth = max_depth
+        self.timer_limits = timer_limits
+        # every workflow (new or restored) evaluates through this engine: the bounded timer
+        # definitions read their limits from it (app/engine/timers.py)
+        script_engine.timer_limits = timer_limits
 
     def new_workflow(self, spec, subprocess_specs) -> BpmnWorkflow:  # noqa: ANN001
         return IndexedBpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
@@ -148,7 +155,8 @@ class Runtime:
             raise self._engine_error(exc) from exc
         except Exception as exc:  # noqa: BLE001 - anything a script provoked is a process error
             raise EngineError(
-                f"Unerwarteter Fehler bei der Ausführung: {exc}", detail=traceback.format_exc()
+                "Unerwarteter Fehler bei der Ausführung: " + engine_message(str(exc)),
+                detail=traceback.format_exc(),
             ) from exc
         self._guard(workflow)
 
@@ -172,10 +180,8 @@ class Runtime:
     @staticmethod
     def _engine_error(exc: SpiffWorkflowException) -> EngineError:
         task = getattr(exc, "task", None)
-        message = str(exc)
         notes = getattr(exc, "notes", None) or getattr(exc, "__notes__", None) or []
-        if notes:
-            message = f"{message} ({'; '.join(str(n) for n in notes)})"
+        message = engine_message(str(exc.args[0]) if exc.args else "", [str(n) for n in notes])
         return EngineError(
             message,
             task_id=str(task.id) if task is not None else None,

@@ -10,6 +10,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -19,6 +22,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from .indexed import IndexedBpmnWorkflow
 from .specs import DeferredServiceTask
+from .timers import BOUNDED
 
 
 class SharedSpecWorkflowConverter(BpmnWorkflowConverter):
@@ -42,6 +46,14 @@ class SharedSpecWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class BoundedTimerConverter(TimerConditionalEventDefinitionConverter):
+    """Stores a bounded timer under SpiffWorkflow's type name and restores that name (also in
+    specs stored before timers were bounded) as the bounded class."""
+
+    def __init__(self, target_class, registry, typename=None):  # noqa: ANN001
+        super().__init__(target_class, registry, typename or target_class.__mro__[1].__name__)
+
+
 def _uuid(value: str):  # noqa: ANN202
     from uuid import UUID
 
@@ -53,6 +65,8 @@ def _config() -> dict:
     config[DeferredServiceTask] = ServiceTaskConverter
     config[ServiceTask] = ServiceTaskConverter
     config[BpmnWorkflow] = SharedSpecWorkflowConverter
+    for bounded in BOUNDED.values():  # registered after the standard classes: restores win
+        config[bounded] = BoundedTimerConverter
     return config
 
 

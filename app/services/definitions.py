@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -9,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from app.engine.parser import DefinitionInvalid, ParsedDefinition, parse_definitions
 from app.engine.serializer import spec_to_json
-from app.models import ProcessDefinition
+from app.models import Group, ProcessDefinition
 
 from . import audit, forms
 from .context import SYSTEM, Actor
 from .errors import Forbidden, Invalid, NotFound
-from .platform import Platform
+from .platform import Platform, timer_limits
+from .users import GROUP_TITLES
 
 DEPLOYERS = {"prozessverantwortliche", "admin"}
 MAX_FILES = 50
@@ -29,19 +31,37 @@ def deploy_files(platform: Platform, actor: Actor, files: dict[str, bytes]) -> l
                       errors=[{"path": "/files", "message": "Mindestens eine Datei ist nötig."}])
     if len(files) > MAX_FILES:
         raise Invalid(f"Höchstens {MAX_FILES} Dateien je Bereitstellung.", code="too_many_files")
-    known = platform.operator_names()
-    try:
-        parsed = parse_definitions(files, platform.form_lookup, known)
-    except DefinitionInvalid as exc:
-        raise Invalid(
-            "Die Prozessdefinition ist ungültig.", code="definition_invalid",
-            errors=[_problem(p) for p in exc.problems],
-        ) from exc
-    problems = [p for d in parsed for p in _too_long(d)] + forms.deploy_problems(parsed)
+    parsed, problems = check_files(platform, files)
     if problems:
-        raise Invalid("Die Prozessdefinition ist ungültig.", code="definition_invalid", errors=problems)
+        raise Invalid(f"Die Prozessdefinition ist ungültig ({_count(problems)}).",
+                      code="definition_invalid", errors=problems)
     with platform.db.unit_of_work() as session:
         return [_store(session, actor, d) for d in parsed]
+
+
+def check_files(platform: Platform, files: dict[str, bytes]) -> tuple[list[ParsedDefinition], list[dict]]:
+    """Parse the files and run every deploy check: (definitions, all problems as error dicts).
+
+    The engine's checks (XML safety, schema, timers, expressions, lanes and groups, forms,
+    operators) run in `parse_definitions`; CHECKS adds those that need the database or settings
+    and run on each parsed definition."""
+    try:
+        parsed = parse_definitions(files, platform.form_lookup, platform.operator_names(),
+                                   known_groups(platform), timer_limits(platform.settings))
+    except DefinitionInvalid as exc:
+        return [], [_problem(p) for p in exc.problems]
+    problems = [problem for d in parsed for check in CHECKS for problem in check(platform, d)]
+    return parsed, problems + forms.deploy_problems(parsed)
+
+
+def known_groups(platform: Platform) -> set[str]:
+    """The groups a lane or candidateGroup may name: the platform's own and those created."""
+    with platform.db.unit_of_work() as session:
+        return set(GROUP_TITLES) | set(session.scalars(select(Group.name)))
+
+
+def _count(problems: list[dict]) -> str:
+    return "1 Problem" if len(problems) == 1 else f"{len(problems)} Probleme"
 
 
 # column sizes of process_definition and human_task: refuse at deploy, not at the first start
@@ -49,7 +69,7 @@ LIMITS = (("key", "Prozess-ID", 120), ("name", "Prozessname", 300))
 TASK_LIMITS = (("bpmn_id", "ID", 255), ("bpmn_name", "Name", 300), ("lane", "Lane", 120))
 
 
-def _too_long(d: ParsedDefinition) -> list[dict]:
+def _too_long(platform: Platform, d: ParsedDefinition) -> list[dict]:
     found = [{"path": f"/process/{d.key[:120]}", "message": f"{label} ist zu lang (höchstens {n} Zeichen)."}
              for attr, label, n in LIMITS if len(getattr(d, attr) or "") > n]
     for spec in [d.spec, *d.subprocess_specs.values()]:
@@ -60,6 +80,10 @@ def _too_long(d: ParsedDefinition) -> list[dict]:
                           "message": f"{label} der Benutzeraufgabe ist zu lang (höchstens {n} Zeichen)."}
                          for attr, label, n in TASK_LIMITS if len(getattr(ts, attr, None) or "") > n)
     return found
+
+
+# checks on each parsed definition: (platform, definition) -> problems as error dicts
+CHECKS: list[Callable[[Platform, ParsedDefinition], list[dict]]] = [_too_long]
 
 
 def deploy_directory(platform: Platform, directory: str | None = None) -> list[dict]:

@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.engine.parser import BPMN_NS, DefinitionInvalid, parse_definitions
+from app.engine.parser import BPMN_NS
 from app.engine.xmlsafe import UnsafeXmlError, XmlSyntaxError, parse_xml
 from app.models import DefinitionDraft, Group, ProcessDefinition, ProcessInstance, User
 
@@ -359,11 +359,8 @@ def _files(sources: dict[str, str], forms: dict[str, dict]) -> dict[str, bytes]:
 
 def validate(platform: Platform, files: dict[str, bytes]) -> list[dict]:
     """All problems of the files as {file, element_id, line, message, path}; [] when valid."""
-    try:
-        parse_definitions(files, platform.form_lookup, platform.operator_names())
-    except DefinitionInvalid as exc:
-        return [_locate(p.as_dict(), files) for p in exc.problems]
-    return []
+    _, problems = definitions.check_files(platform, files)
+    return [_locate(p, files) for p in problems]
 
 
 def _locate(problem: dict, files: dict[str, bytes]) -> dict:

@@ -15,6 +15,7 @@ from app.engine.runtime import Runtime
 from app.engine.sandbox import SandboxConfig, SandboxPool, function_paths, shared_pool
 from app.engine.scripting import make_script_engine
 from app.engine.serializer import spec_from_json
+from app.engine.timers import TimerLimits
 
 from .functions import script_functions
 from .operators import load_object, load_registry
@@ -81,6 +82,11 @@ def script_sandbox(settings: Settings, functions: dict) -> SandboxPool | None:
     ))
 
 
+def timer_limits(settings: Settings) -> TimerLimits:
+    return TimerLimits(max_days=settings.TIMER_MAX_DAYS, max_cycles=settings.TIMER_MAX_CYCLES,
+                       min_cycle_seconds=settings.TIMER_MIN_CYCLE_SECONDS)
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -103,7 +109,8 @@ class Platform:
         return cls(
             settings=settings,
             db=Database(settings.DATABASE_URL),
-            runtime=Runtime(engine, max_depth=settings.MAX_TASK_DEPTH),
+            runtime=Runtime(engine, max_depth=settings.MAX_TASK_DEPTH,
+                            timer_limits=timer_limits(settings)),
         )
 
     def publish(self, job_ids: list[int]) -> None:
