@@ -4,8 +4,8 @@ worker process (nothing connects at import time).
 Broker: CELERY_BROKER_URL, or by default kombu's SQLAlchemy transport on a SQLite file under
 var/ — a real broker that needs no server, for the quick start.
 
-Queues: CELERY_QUEUE (default `celery`) carries interactive service jobs and the periodic relay
-and timer tasks; `<CELERY_QUEUE>.bulk` carries bulk jobs. A worker started without -Q serves
+Queues: CELERY_QUEUE (default `celery`) carries interactive service jobs and the periodic relay;
+`<CELERY_QUEUE>.bulk` carries bulk jobs and the timer sweep. A worker started without -Q serves
 both; run at least one worker with `-Q <CELERY_QUEUE>` (as `make run` and docker-compose do) so
 an interactive job never waits behind a bulk backlog. Neither the Redis nor the SQLAlchemy
 transport orders queues strictly (kombu rotates between them), hence the dedicated worker.
@@ -70,8 +70,10 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "relay-outbox": {"task": "workers.tasks.relay_outbox",
                              "schedule": float(os.environ.get("RELAY_INTERVAL", "2"))},
+            # a sweep over every due timer is batch work: never in the interactive worker's way
             "fire-timers": {"task": "workers.tasks.fire_timers",
-                            "schedule": float(os.environ.get("TIMER_INTERVAL", "5"))},
+                            "schedule": float(os.environ.get("TIMER_INTERVAL", "5")),
+                            "options": {"queue": queue_names(base)["bulk"]}},
         },
     )
     return app

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, or_, select
 
 from app.models import ServiceJob
 
@@ -71,7 +71,9 @@ def relay(platform: Platform, limit: int = 500) -> int:
     Returns how many."""
     at = datetime.now(UTC)
     with platform.db.unit_of_work() as session:
-        q = select(ServiceJob).where(due_jobs_clause(platform, at)).order_by(ServiceJob.id).limit(limit)
+        bulk_last = case((ServiceJob.lane == BULK, 1), else_=0)
+        q = (select(ServiceJob).where(due_jobs_clause(platform, at))
+             .order_by(bulk_last, ServiceJob.id).limit(limit))
         if not platform.db.is_sqlite:
             q = q.with_for_update(skip_locked=True)
         jobs = session.scalars(q).all()

@@ -13,6 +13,7 @@ processes: the embedded SQLAlchemy broker on the SQLite run, Redis on the Postgr
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -182,3 +183,40 @@ def test_phase1_release_sends_its_422_bescheide_to_the_bulk_queue(
         lanes = dict(s.execute(select(ServiceJob.lane, func.count()).where(
             ServiceJob.operator == "phase1_zuweisungsbescheid").group_by(ServiceJob.lane)).all())
     assert lanes == {"bulk": 422}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    def publish(self, job_ids: list[int], lane: str = "interactive") -> None:
+        self.sent += [(i, lane) for i in job_ids]
+
+
+def test_relay_resends_each_job_to_its_lanes_queue_and_only_lapsed_leases(
+        login, platform, monkeypatch, cancel_leftovers):
+    assert deploy(login("modeler1"), {"svc_slow.bpmn": service_process(
+        "svc_slow", "test_slow")}).status_code in (200, 201)
+    recorder = _Recorder()
+    monkeypatch.setattr(platform, "publisher", recorder)
+    sb = login("sb1")
+    with outbox.lane(outbox.BULK):
+        lost_bulk, dead_bulk = _start(sb, "svc_slow"), _start(sb, "svc_slow")
+    lost, alive = _start(sb, "svc_slow"), _start(sb, "svc_slow")
+    assert [lane for _, lane in recorder.sent] == ["bulk", "bulk", "interactive", "interactive"]
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    with platform.db.unit_of_work() as s:
+        s.execute(update(ServiceJob).where(ServiceJob.instance_id.in_((lost_bulk, lost)))
+                  .values(sent_at=long_ago))  # the broker lost them
+        s.execute(update(ServiceJob).where(ServiceJob.instance_id == dead_bulk).values(
+            status="running", sent_at=long_ago, lease_until=long_ago))  # its worker died
+        s.execute(update(ServiceJob).where(ServiceJob.instance_id == alive).values(
+            status="running", sent_at=long_ago,  # runs for an hour, its heartbeat keeps it
+            lease_until=datetime.now(UTC) + timedelta(seconds=20)))
+    recorder.sent.clear()
+    outbox.relay(platform)
+    by_instance = {_job(platform, i).id: i for i in (lost_bulk, dead_bulk, lost, alive)}
+    resent = {by_instance[job_id]: lane for job_id, lane in recorder.sent if job_id in by_instance}
+    assert resent == {lost: "interactive", lost_bulk: "bulk", dead_bulk: "bulk"}
+    lanes = [lane for _, lane in recorder.sent]
+    assert lanes == sorted(lanes, key=lambda lane: lane == "bulk")  # interactive ones first
