@@ -44,7 +44,8 @@ class Settings:
     OPERATOR_MODULES: str = "workers.operators"
     JOB_PUBLISHER: str = "workers.celery_app:CeleryPublisher"
     JOB_DISPATCH_LEASE_SECONDS: int = 30
-    JOB_RUN_LEASE_SECONDS: int = 300
+    JOB_RUN_LEASE_SECONDS: int = 30  # a running job's lease, renewed by the worker's heartbeat
+    JOB_HEARTBEAT_SECONDS: float = 10.0  # at most a third of the lease is used
     TESTING: bool = False
     SMTP_HOST: str = ""
     SMTP_PORT: int = 25

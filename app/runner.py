@@ -1,8 +1,10 @@
 """`make run`: migrate, deploy processes/, seed demo data, then run web, worker and beat.
 
 Embedded defaults: SQLite under var/, a broker that needs no server (kombu's SQLAlchemy transport
-on a SQLite file), one real Celery worker process and beat. Set DATABASE_URL and
-CELERY_BROKER_URL to use PostgreSQL and Redis/RabbitMQ instead.
+on a SQLite file), two real Celery worker processes and beat: `worker` serves the interactive and
+the bulk queue, `worker-interactive` only the interactive one, so a person's service step never
+waits behind a mass start. Set DATABASE_URL and CELERY_BROKER_URL to use PostgreSQL and
+Redis/RabbitMQ instead.
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ def main() -> int:
     commands = {
         "web": web_command(host, port),
         "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-                   "--loglevel", "INFO", "--concurrency", "2", "--pool", "prefork"],
+                   "--loglevel", "INFO", "--concurrency", "2", "--pool", "prefork",
+                   "-n", "worker@%h"],
+        "worker-interactive": [sys.executable, "-m", "celery", "-A", "workers.celery_app",
+                               "worker", "--loglevel", "INFO", "--concurrency", "1",
+                               "--pool", "prefork", "-n", "interactive@%h",
+                               "-Q", env.get("CELERY_QUEUE", "celery")],
         "beat": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
                  "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
     }

@@ -25,6 +25,24 @@ def record_and_block(params: dict, ctx: OperatorContext) -> dict:
     return result
 
 
+def count_and_block(params: dict, ctx: OperatorContext) -> dict:
+    """Appends a line to `runs-<instance>` on every run (not idempotent: counts executions),
+    records its effect once, then blocks while `block` exists."""
+    with (_flags() / f"runs-{ctx.instance_id}").open("a") as fh:
+        fh.write(f"{ctx.attempt} {os.getpid()} {time.time()}\n")
+    result = effects.once(ctx, "test_count_and_block", lambda session: {"nummer": params["nummer"]})
+    while (_flags() / "block").exists():
+        time.sleep(0.05)
+    return result
+
+
+def slow(params: dict, ctx: OperatorContext) -> dict:
+    """Takes a moment (a Bescheid PDF, say) and notes when it finished."""
+    time.sleep(float(os.environ.get("TEST_SLOW_SECONDS", "0.25")))
+    (_flags() / f"done-{ctx.instance_id}").touch()
+    return {"nummer": params["nummer"]}
+
+
 def flaky(params: dict, ctx: OperatorContext) -> dict:
     """Fails until the flag `fixed` exists."""
     if not (_flags() / "fixed").exists():
@@ -38,6 +56,8 @@ def declared_error(params: dict, ctx: OperatorContext) -> dict:
 
 REGISTRY = {op.name: op for op in [
     Operator("test_record_and_block", record_and_block),
+    Operator("test_count_and_block", count_and_block),
+    Operator("test_slow", slow),
     Operator("test_flaky", flaky, retries=3, backoff_seconds=0.4),
     Operator("test_declared_error", declared_error),
 ]}

@@ -3,6 +3,12 @@ worker process (nothing connects at import time).
 
 Broker: CELERY_BROKER_URL, or by default kombu's SQLAlchemy transport on a SQLite file under
 var/ — a real broker that needs no server, for the quick start.
+
+Queues: CELERY_QUEUE (default `celery`) carries interactive service jobs and the periodic relay;
+`<CELERY_QUEUE>.bulk` carries bulk jobs and the timer sweep. A worker started without -Q serves
+both; run at least one worker with `-Q <CELERY_QUEUE>` (as `make run` and docker-compose do) so
+an interactive job never waits behind a bulk backlog. Neither the Redis nor the SQLAlchemy
+transport orders queues strictly (kombu rotates between them), hence the dedicated worker.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 import threading
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from app.config import ROOT, Settings
 
@@ -38,10 +45,19 @@ def transport_options(url: str) -> dict:
     }
 
 
+def queue_names(base: str) -> dict[str, str]:
+    """Lane → broker queue."""
+    return {"interactive": base, "bulk": f"{base}.bulk"}
+
+
 def make_celery(settings: Settings) -> Celery:
     app = Celery("foerderportal", broker=broker_url(settings), include=["workers.tasks"])
+    base = os.environ.get("CELERY_QUEUE", "celery")
     app.conf.update(
-        task_default_queue=os.environ.get("CELERY_QUEUE", "celery"),
+        task_default_queue=base,
+        # one direct exchange per queue, as Celery creates a missing queue: no shared bindings
+        task_queues=[Queue(name, Exchange(name), routing_key=name)
+                     for name in queue_names(base).values()],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -54,8 +70,10 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "relay-outbox": {"task": "workers.tasks.relay_outbox",
                              "schedule": float(os.environ.get("RELAY_INTERVAL", "2"))},
+            # a sweep over every due timer is batch work: never in the interactive worker's way
             "fire-timers": {"task": "workers.tasks.fire_timers",
-                            "schedule": float(os.environ.get("TIMER_INTERVAL", "5"))},
+                            "schedule": float(os.environ.get("TIMER_INTERVAL", "5")),
+                            "options": {"queue": queue_names(base)["bulk"]}},
         },
     )
     return app
@@ -77,11 +95,11 @@ def platform():  # noqa: ANN201
 
 
 class CeleryPublisher:
-    """Sends job ids to the broker; used by the relay and after commits."""
+    """Sends job ids to their lane's queue; used by the relay and after commits."""
 
-    def publish(self, job_ids: list[int]) -> None:
+    def publish(self, job_ids: list[int], lane: str = "interactive") -> None:
         from workers.tasks import run_service_job
 
-        queue = celery.conf.task_default_queue
+        queue = queue_names(celery.conf.task_default_queue)[lane]
         for job_id in job_ids:
             run_service_job.apply_async((job_id,), queue=queue)

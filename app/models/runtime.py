@@ -98,8 +98,10 @@ class ServiceJob(Base):
     task_name: Mapped[str] = mapped_column(String(255))
     operator: Mapped[str] = mapped_column(String(120))
     params: Mapped[dict]
-    # pending (not yet sent) | sent | done | failed (incident) | cancelled
+    # pending (not yet sent) | sent | running | done | failed (incident) | cancelled
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # interactive (a person's step) | bulk (mass start, timers, any batch): the broker queue
+    lane: Mapped[str] = mapped_column(String(20), default="interactive", server_default="interactive")
     attempts: Mapped[int] = mapped_column(default=0)
     series: Mapped[int] = mapped_column(default=1)
     available_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -107,6 +109,8 @@ class ServiceJob(Base):
     traceback: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # while running: renewed by the worker's heartbeat; past it, the relay hands the job on
+    lease_until: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 

@@ -4,17 +4,22 @@ A job row is written in the same transaction as the engine state that left the s
 STARTED. Execution happens outside any transaction; its result is applied in a new one. The
 instance's service task is completed at most once: a job already `done` is never applied again,
 and the instance version claim turns a racing duplicate into a no-op.
+
+While the operator runs, a heartbeat thread renews the job's short lease (JOB_RUN_LEASE_SECONDS);
+the relay hands a job whose lease ran out (its worker died) to another worker. The job runs in
+its own lane, so the jobs it causes go to the same queue (see outbox).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.models import ProcessInstance, ServiceJob
 
@@ -40,6 +45,7 @@ class Ticket:
     params: dict
     attempt: int
     idempotency_key: str
+    lane: str = outbox.INTERACTIVE
 
 
 def open_jobs(platform: Platform, limit: int = 100) -> list[ServiceJob]:
@@ -56,15 +62,62 @@ def begin(platform: Platform, job_id: int) -> Ticket | None:
         job = session.get(ServiceJob, job_id, with_for_update=not platform.db.is_sqlite)
         if job is None or job.status in ("done", "cancelled", "failed"):
             return None
-        lease = timedelta(seconds=platform.settings.JOB_RUN_LEASE_SECONDS)
-        if job.status == "running" and job.sent_at and job.sent_at > now() - lease:
-            return None  # another worker is on it
+        if job.status == "running" and _lease_end(platform, job) > now():
+            return None  # another worker is on it (its heartbeat keeps the lease)
         if job.status == "pending" and job.available_at > now():
             return None  # a retry that is not due yet
         job.attempts += 1
         job.status, job.sent_at = "running", now()
+        job.lease_until = now() + timedelta(seconds=platform.settings.JOB_RUN_LEASE_SECONDS)
         return Ticket(job.id, job.instance_id, job.task_id, job.operator, dict(job.params),
-                      job.attempts, f"{job.instance_id}:{job.task_id}:{job.series}")
+                      job.attempts, f"{job.instance_id}:{job.task_id}:{job.series}",
+                      job.lane or outbox.INTERACTIVE)
+
+
+def _lease_end(platform: Platform, job: ServiceJob) -> datetime:
+    if job.lease_until is not None:
+        return job.lease_until
+    return (job.sent_at or now()) + timedelta(seconds=platform.settings.JOB_RUN_LEASE_SECONDS)
+
+
+def renew_lease(platform: Platform, ticket: Ticket) -> bool:
+    """Extend the lease of a job this worker runs; False when the job is no longer ours."""
+    until = now() + timedelta(seconds=platform.settings.JOB_RUN_LEASE_SECONDS)
+    with platform.db.unit_of_work() as session:
+        renewed = session.execute(
+            update(ServiceJob).where(ServiceJob.id == ticket.job_id,
+                                     ServiceJob.status == "running",
+                                     ServiceJob.attempts == ticket.attempt)
+            .values(lease_until=until).execution_options(synchronize_session=False))
+        return renewed.rowcount == 1
+
+
+class Heartbeat:
+    """Renews a running job's lease in a background thread until stopped."""
+
+    def __init__(self, platform: Platform, ticket: Ticket):
+        s = platform.settings
+        self.interval = max(0.2, min(s.JOB_HEARTBEAT_SECONDS, s.JOB_RUN_LEASE_SECONDS / 3))
+        self.platform, self.ticket = platform, ticket
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{ticket.job_id}",
+                                        daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                if not renew_lease(self.platform, self.ticket):
+                    return  # finished, cancelled or taken over: nothing left to keep
+            except Exception:  # noqa: BLE001 - database away: try again on the next beat
+                log.warning("lease of job %s not renewed", self.ticket.job_id, exc_info=True)
 
 
 def execute(platform: Platform, job_id: int) -> str:
@@ -72,13 +125,19 @@ def execute(platform: Platform, job_id: int) -> str:
     ticket = begin(platform, job_id)
     if ticket is None:
         return "skipped"
+    with outbox.lane(ticket.lane):
+        return _run(platform, ticket)
+
+
+def _run(platform: Platform, ticket: Ticket) -> str:
     operator = platform.operators.get(ticket.operator)
     if operator is None:
         return fail(platform, ticket, f"Unbekannter Operator „{ticket.operator}“.", "", final=True)
     context = OperatorContext(ticket.instance_id, ticket.task_id, ticket.attempt,
                               ticket.idempotency_key, platform)
     try:
-        result = operator.fn(ticket.params, context)
+        with Heartbeat(platform, ticket):
+            result = operator.fn(ticket.params, context)
     except BpmnError as exc:
         return throw_bpmn_error(platform, ticket, exc)
     except Exception as exc:  # noqa: BLE001 - every operator failure is recorded
@@ -141,6 +200,8 @@ def fail(platform: Platform, ticket: Ticket, message: str, tb: str, *, final: bo
          backoff: float = 10.0) -> str:
     with platform.db.unit_of_work() as session:
         job = session.get(ServiceJob, ticket.job_id)
+        if job.status != "running" or job.attempts != ticket.attempt:
+            return "superseded"  # another worker took the job over (or finished it)
         job.last_error, job.traceback = message, tb
         if not final:
             job.status = "pending"

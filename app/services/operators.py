@@ -40,6 +40,9 @@ class Operator:
     backoff_seconds: float = 10.0
     description: str = ""
     params: dict = field(default_factory=dict)
+    # bulk work (e.g. starting a case per municipality): its job and every job it causes go to
+    # the bulk queue, so a person's next service step is never queued behind it
+    bulk: bool = False
 
 
 def load_registry(module_names: str) -> dict[str, Operator]:

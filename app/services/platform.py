@@ -113,14 +113,15 @@ class Platform:
                             timer_limits=timer_limits(settings)),
         )
 
-    def publish(self, job_ids: list[int]) -> None:
-        """Hand job ids to the broker; failures are left to the outbox relay."""
+    def publish(self, job_ids: list[int], lane: str = "interactive") -> None:
+        """Hand job ids to the broker (the queue of their lane); failures are left to the outbox
+        relay."""
         if self.publisher is None and self.settings.JOB_PUBLISHER:
             self.publisher = load_object(self.settings.JOB_PUBLISHER)()
         if self.publisher is None or not job_ids:
             return
         try:
-            self.publisher.publish(job_ids)
+            self.publisher.publish(job_ids, lane)
         except Exception:  # noqa: BLE001 - the relay re-sends what was not published
             log.warning("publishing jobs %s failed; the relay will re-send them", job_ids,
                         exc_info=True)

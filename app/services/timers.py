@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.engine.runtime import shift_timers
 from app.models import ProcessInstance
 
-from . import audit, instances
+from . import audit, instances, outbox
 from .context import SYSTEM
 from .errors import Conflict, NotFound
 from .platform import Platform
@@ -25,14 +25,16 @@ def due_instance_ids(platform: Platform, at: datetime | None = None, limit: int 
 
 
 def fire_due(platform: Platform, at: datetime | None = None, limit: int = 200) -> list[int]:
-    """Step every instance with a due timer; each in its own transaction. Returns the ids."""
+    """Step every instance with a due timer; each in its own transaction. Returns the ids.
+    Timers are batch work: the service jobs they cause go to the bulk queue."""
     fired = []
-    for instance_id in due_instance_ids(platform, at, limit):
-        try:
-            if fire_instance(platform, instance_id, at):
-                fired.append(instance_id)
-        except Conflict:
-            continue  # another beat/worker got there first
+    with outbox.lane(outbox.BULK):
+        for instance_id in due_instance_ids(platform, at, limit):
+            try:
+                if fire_instance(platform, instance_id, at):
+                    fired.append(instance_id)
+            except Conflict:
+                continue  # another beat/worker got there first
     return fired
 
 

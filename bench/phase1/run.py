@@ -8,6 +8,11 @@ Zuweisungsbescheide (PDF). Each stage's wall time is printed, plus the environme
     .venv/bin/python bench/phase1/run.py                      # SQLite + embedded broker
     .venv/bin/python bench/phase1/run.py --db postgres        # PostgreSQL + Redis
     .venv/bin/python bench/phase1/run.py --workers 4
+    .venv/bin/python bench/phase1/run.py --interactive-workers 0   # no dedicated worker
+
+While the Bescheide are generated, a clerk starts one small case whose first step is a service
+task (the interactive lane); its wait is printed. Besides `--workers` (serving the interactive and
+the bulk queue) one worker serves only the interactive queue, as `make run` and docker-compose do.
 
 Everything runs in a throwaway database and directory; nothing of var/ is touched.
 """
@@ -81,16 +86,65 @@ def synthetic_finanzkraft(ags: list[str], jahr: int, seed: int = 2020) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def start_workers(n: int, env: dict, tmp: Path) -> list[subprocess.Popen]:
+def start_workers(n: int, env: dict, tmp: Path, *extra: str) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
-        log = open(tmp / f"worker-{i}.log", "ab")  # noqa: SIM115
+        log = open(tmp / f"worker-{i}{'-'.join(extra)}.log", "ab")  # noqa: SIM115
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--pool", "solo",
              "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "-n", f"bench-p1-{i}-{uuid.uuid4().hex[:6]}@%h"],
+             "-n", f"bench-p1-{i}-{uuid.uuid4().hex[:6]}@%h", *extra],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     return procs
+
+
+PROBE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+  id="Defs_probe" targetNamespace="http://foerderportal.bench">
+  <bpmn:process id="bench_probe" name="Einzelfall" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="sachbearbeitung">
+      <bpmn:flowNodeRef>s</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="svc" name="Aktenzeichen vergeben">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="demo_bescheid" resultVariable="ergebnis">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="betrag" type="int" value="1" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="svc" />
+    <bpmn:sequenceFlow id="f2" sourceRef="svc" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def interactive_probe(platform, actor, timeout: float) -> tuple[float, int]:  # noqa: ANN001
+    """A clerk starts one case whose first step is a service task: seconds until it completed,
+    and how many Zuweisungsbescheide were still open when it did."""
+    from sqlalchemy import func, select
+
+    from app.models import ProcessInstance, ServiceJob
+    from app.services import instances
+    from app.services.definitions import latest
+
+    started = time.perf_counter()
+    with platform.db.unit_of_work() as s:
+        iid = instances.start(platform, s, actor, latest(s, "bench_probe"), None, None, {}).id
+
+    def completed() -> bool:
+        with platform.db.unit_of_work() as s:
+            return s.get(ProcessInstance, iid).status == "completed"
+
+    wait_until(completed, timeout, 0.05)
+    waited = time.perf_counter() - started
+    with platform.db.unit_of_work() as s:
+        open_jobs = s.scalar(select(func.count()).select_from(ServiceJob).where(
+            ServiceJob.operator == "phase1_zuweisungsbescheid", ServiceJob.status != "done"))
+    return waited, open_jobs
 
 
 def stop_workers(procs: list[subprocess.Popen]) -> None:
@@ -118,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--interactive-workers", type=int, default=1)
     parser.add_argument("--jahr", type=int, default=date.today().year)
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
@@ -148,7 +203,7 @@ def run_stages(args: argparse.Namespace, env: dict, tmp: Path, db_url: str) -> N
     from app.services import allocation, masterdata
     from app.services.auth import actor_for
     from app.services.context import SYSTEM
-    from app.services.definitions import deploy_directory
+    from app.services.definitions import deploy_directory, deploy_files
     from app.services.users import seed_demo
 
     stages = Stages()
@@ -159,6 +214,7 @@ def run_stages(args: argparse.Namespace, env: dict, tmp: Path, db_url: str) -> N
         platform = app.extensions["platform"]
         seed_demo(platform)
         deploy_directory(platform)
+        deploy_files(platform, SYSTEM, {"bench_probe.bpmn": PROBE})
         with platform.db.unit_of_work() as s:
             ids = {u.username: u.id for u in s.scalars(select(User).where(
                 User.username.in_(("sb1", "sb2"))))}
@@ -189,6 +245,7 @@ def run_stages(args: argparse.Namespace, env: dict, tmp: Path, db_url: str) -> N
         note.append(f"Berechnung {request['id']}")
 
     workers = start_workers(args.workers, env, tmp)
+    workers += start_workers(args.interactive_workers, env, tmp, "-Q", env["CELERY_QUEUE"])
     try:
         time.sleep(3)  # let the workers connect before the first job is published
         from workers.celery_app import CeleryPublisher
@@ -205,8 +262,11 @@ def run_stages(args: argparse.Namespace, env: dict, tmp: Path, db_url: str) -> N
             wait_until(lambda: progress()["gestartet"] == 422, args.timeout)
             note.append(f"{progress()['bescheide_erzeugt']} Bescheide schon fertig")
         with stages.stage(f"422 Zuweisungsbescheide (PDF) on {args.workers} worker(s)") as note:
+            time.sleep(2)  # the backlog is being worked
+            waited, still_open = interactive_probe(platform, sb1, args.timeout)
             final = wait_until(lambda: (p := progress())["abgeschlossen"] and p, args.timeout)
-            note.append(f"{final['bescheide_erzeugt']} PDFs")
+            note.append(f"{final['bescheide_erzeugt']} PDFs; a clerk's service step meanwhile "
+                        f"{waited:.2f} s ({still_open} Bescheide still open)")
         total = time.perf_counter() - started
     finally:
         stop_workers(workers)

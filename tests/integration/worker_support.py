@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class CeleryProcess:
-    def __init__(self, kind: str, env: dict, log: Path):
-        self.kind, self.env, self.log = kind, env, log
+    def __init__(self, kind: str, env: dict, log: Path, extra: tuple[str, ...] = ()):
+        self.kind, self.env, self.log, self.extra = kind, env, log, extra
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> CeleryProcess:
@@ -25,6 +25,7 @@ class CeleryProcess:
                      "--without-mingle", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h"]
         else:
             args += ["--schedule", str(self.log.with_suffix(".schedule"))]
+        args += list(self.extra)
         self._fh = open(self.log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self._fh,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -36,6 +37,9 @@ class CeleryProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         self._fh.close()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -34,7 +34,7 @@ OPERATORS: list[Operator] = [
     Operator("phase1_instanzen_starten", instanzen_starten, retries=5, backoff_seconds=10,
              description="Startet nach der Freigabe je Kommune einen Phase-1-Vorgang "
                          "(in Stapeln, jede Kommune genau einmal).",
-             params={"run_id": "int"}),
+             params={"run_id": "int"}, bulk=True),
     Operator("phase1_zuweisungsbescheid", zuweisungsbescheid, retries=3, backoff_seconds=5,
              description="Erzeugt den Zuweisungsbescheid (PDF) aus der freigegebenen Zuweisung "
                          "und legt ihn als Dokument des Vorgangs ab.",

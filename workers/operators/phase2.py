@@ -134,7 +134,7 @@ OPERATORS: list[Operator] = [
              params={"kennung": "str", "entscheidung": "dict"}),
     Operator("ergebnisse_mitteilen", ergebnisse_mitteilen,
              description="Teilt jedem Antrag sein Auswahlergebnis per Nachricht mit.",
-             params={"kennung": "str"}),
+             params={"kennung": "str"}, bulk=True),
     Operator("antrag_einreichen", antrag_einreichen,
              description="Reicht den Clusterantrag beim Förderaufruf ein (nur innerhalb der "
                          "Frist; sonst BPMN-Fehler FRIST_ABGELAUFEN).",
