@@ -24,7 +24,7 @@ from app.engine.parser import BPMN_NS, DefinitionInvalid, parse_definitions
 from app.engine.xmlsafe import UnsafeXmlError, XmlSyntaxError, parse_xml
 from app.models import DefinitionDraft, Group, ProcessDefinition, ProcessInstance, User
 
-from . import audit, definitions
+from . import audit, definitions, forms
 from .context import Actor
 from .errors import Forbidden, Invalid, NotFound
 from .platform import Platform
@@ -360,10 +360,10 @@ def _files(sources: dict[str, str], forms: dict[str, dict]) -> dict[str, bytes]:
 def validate(platform: Platform, files: dict[str, bytes]) -> list[dict]:
     """All problems of the files as {file, element_id, line, message, path}; [] when valid."""
     try:
-        parse_definitions(files, platform.form_lookup, platform.operator_names())
+        parsed = parse_definitions(files, platform.form_lookup, platform.operator_names())
     except DefinitionInvalid as exc:
         return [_locate(p.as_dict(), files) for p in exc.problems]
-    return []
+    return [_locate(p, files) for p in forms.deploy_problems(parsed)]
 
 
 def _locate(problem: dict, files: dict[str, bytes]) -> dict:
