@@ -26,9 +26,18 @@ from sqlalchemy import select
 
 from tests.hardening.conftest import assert_problem, changed, fingerprint
 from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks
+from tests.integration.web_support import Browser, definition_ids, forget_new_definitions
 
 FORM = "t11_formular.schema.json"
 BOUND_SECONDS = 5.0  # generous: RE2 answers in milliseconds, the old engine needed 14 s
+
+
+@pytest.fixture(autouse=True)
+def _forget_deployed(platform):  # noqa: ANN001, ANN202
+    """Later tests (in any order) see only the original definitions."""
+    before = definition_ids(platform)
+    yield
+    forget_new_definitions(platform, before)
 
 
 def _process(pid: str, script: str = "") -> bytes:
@@ -149,6 +158,28 @@ def test_remote_and_file_references_are_refused_at_deploy_without_fetching(name,
     assert all(_german(e["message"]) for e in mine), body
     assert _Trap.hits == []
     assert changed(before, fingerprint(platform)) == {}
+
+
+def test_the_modeler_shows_the_refused_reference_before_deploying(app, platform, trap):
+    from app.services import modeler as service
+    from app.services.context import SYSTEM
+    from app.services.errors import Invalid
+
+    schema = service.workspace(platform, SYSTEM, "demo_antrag")["forms"]["demo/antrag.schema.json"]
+    schema = {**schema, "properties": {**schema["properties"], "vorhaben": {"$ref": f"{trap}/v.json"}}}
+    browser = Browser(app, "modeler1")
+    r = browser.post("/modellierung/demo_antrag/formular?ref=demo/antrag.schema.json", {
+        "text-0": json.dumps(schema, ensure_ascii=False), "text-1": "{}", "_action": "save"})
+    assert r.status_code == 302
+    problems = service.validate(platform, service.files_of(service.workspace(platform, SYSTEM, "demo_antrag")))
+    assert any("demo/antrag.schema.json" in p["message"] and "/properties/vorhaben/$ref" in p["message"]
+               for p in problems), problems
+    before = fingerprint(platform)
+    with pytest.raises(Invalid) as refused:
+        service.deploy(platform, SYSTEM, "demo_antrag")
+    assert refused.value.code == "definition_invalid"
+    assert _Trap.hits == []
+    assert {k: v for k, v in changed(before, fingerprint(platform)).items() if k != "definition_draft"} == {}
 
 
 def test_local_references_still_work(as_user):
@@ -419,3 +450,16 @@ def test_lone_surrogates_in_form_data_are_refused_at_the_field(raw, path, as_use
     assert any(e["path"].startswith(path) and _german(e["message"]) for e in body["errors"]), body
     assert changed(before, fingerprint(platform)) == {}
     assert [t["id"] for t in open_tasks(sb, iid)] == [tid]
+
+
+def test_unique_items_over_many_objects_is_answered_quickly(as_user, platform):
+    """jsonschema compares unhashable items pairwise: 4,000 small objects took 40 s."""
+    assert _deploy(as_user("modeler1"), "t11_schluesselwoerter", KEYWORD_FORM).status_code in (200, 201)
+    iid, tid = _started_task(as_user, "t11_schluesselwoerter")
+    rows = [{"i": i} for i in range(4000)]
+    started = time.monotonic()
+    r = as_user("sb1").post(f"/api/tasks/{tid}/complete", json={"data": {"unique_items": [*rows, {"i": 7.0}]}})
+    assert time.monotonic() - started < BOUND_SECONDS
+    body = assert_problem(r, 422)
+    assert body["errors"] == [{"path": "/unique_items", "message": "„Feld unique_items“ enthält doppelte Einträge."}]
+    assert [t["id"] for t in open_tasks(as_user("sb1"), iid)] == [tid]
