@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.engine.serializer import serializer
+from app.engine.parser import parse_definitions
+from app.engine.runtime import EngineError, Runtime
+from app.engine.scripting import make_script_engine
+from app.engine.serializer import serializer, spec_from_json, spec_to_json
 from app.engine.timers import (
     BoundedCycleTimerEventDefinition,
     BoundedDurationTimerEventDefinition,
@@ -92,3 +95,45 @@ def test_a_limit_of_one_horizon_is_a_real_date_bound():
     check_value("timeDate", near, LIMITS, NOW)
     with pytest.raises(TimerValueError):
         check_value("timeDate", far, LIMITS, NOW)
+
+
+TIMER_PROCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
+  targetNamespace="http://foerderportal.test">
+  <bpmn:process id="zeit" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="setzen"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>frist = wert</bpmn:script></bpmn:scriptTask>
+    <bpmn:intermediateCatchEvent id="warten" name="Warten"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>frist</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="setzen" />
+    <bpmn:sequenceFlow id="f2" sourceRef="setzen" targetRef="warten" />
+    <bpmn:sequenceFlow id="f3" sourceRef="warten" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _run(limits: TimerLimits, wert: str):  # noqa: ANN202
+    [definition] = parse_definitions({"zeit.bpmn": TIMER_PROCESS}, lambda ref: None)
+    spec, subs = spec_from_json(spec_to_json(definition.spec, definition.subprocess_specs))
+    runtime = Runtime(make_script_engine({}), timer_limits=limits)
+    workflow = runtime.new_workflow(spec, subs)
+    workflow.task_tree.data["wert"] = wert
+    for child in workflow.task_tree.children:
+        child.data["wert"] = wert
+    runtime.step(workflow)
+    return runtime.snapshot(workflow)
+
+
+def test_the_runtime_checks_a_computed_value_with_its_configured_limits():
+    assert _run(TimerLimits(max_days=5), "P2D").next_timer_at is not None
+    with pytest.raises(EngineError) as info:
+        _run(TimerLimits(max_days=1), "P2D")
+    assert "„Warten“ (warten)" in info.value.message and "Zukunft" in info.value.message
+    started = time.monotonic()
+    with pytest.raises(EngineError):
+        _run(LIMITS, "P99999999Y")
+    assert time.monotonic() - started < 5
