@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 
 DEMO = "/modellierung/demo_antrag"
+VERSION_1 = f"{DEMO}?version=1"  # the shipped version, also while another test left a draft
 
 
-def _open_modeler(page, path: str = DEMO) -> None:  # noqa: ANN001
+def _open_modeler(page, path: str = VERSION_1) -> None:  # noqa: ANN001
     sign_in(page, "modeler1")
     page.goto(path)
     page.wait_for_selector("#canvas[data-ready='1']")
@@ -159,9 +162,8 @@ def test_palette_context_pad_and_properties_panel_speak_german(page):
 
 
 def test_dmn_editor_labels_are_german(page):
-    _open_modeler_dmn = f"{DEMO}?datei=demo/demo_pruefstufe.dmn"
     sign_in(page, "modeler1")
-    page.goto(_open_modeler_dmn)
+    page.goto(f"{VERSION_1}&datei=demo/demo_pruefstufe.dmn")
     table = page.locator("#dmn-canvas .tjs-table")
     table.wait_for()
     heads = " ".join(page.locator("#dmn-canvas").inner_text().split())
@@ -214,4 +216,45 @@ def test_case_diagram_zooms_and_fits_and_names_elements_not_ids(page, login, dem
     assert "Exklusives Gateway" in label and "Antrag begonnen" in label
     assert_accessible(page, "t12-vorgang")
     screenshot(page, "t12-vorgang-zoom")
+    assert not page.js_errors
+
+
+@pytest.fixture
+def discard_demo_draft(platform):  # noqa: ANN001, ANN201
+    yield
+    from app.services import modeler
+    from app.services.context import SYSTEM
+    from app.services.errors import NotFound
+
+    try:
+        modeler.discard_draft(platform, SYSTEM, "demo_antrag")
+    except NotFound:
+        pass
+
+
+def test_import_warnings_are_german_and_problem_links_select_their_element(page, platform, discard_demo_draft):
+    from app.services import modeler
+    from app.services.context import SYSTEM
+
+    xml = modeler.workspace(platform, SYSTEM, "demo_antrag", 1)["sources"]["demo/demo_antrag.bpmn"]
+    broken = xml.replace('<bpmn:userTask id="antrag_erfassen" name="Antrag erfassen">',
+                         '<bpmn:userTask id="antrag_erfassen" name="Antrag erfassen"><bpmn:quatsch />')
+    assert broken != xml
+    sign_in(page, "modeler1")
+    page.goto("/modellierung")
+    page.locator("#datei").set_input_files(
+        files=[{"name": "demo_antrag.bpmn", "mimeType": "application/xml", "buffer": broken.encode()}])
+    page.get_by_role("button", name="Hochladen und prüfen").click()
+    page.wait_for_selector("#canvas[data-ready='1']")
+    warnings = page.locator("#import-warnings")
+    assert warnings.is_visible()
+    text = " ".join(warnings.inner_text().split())
+    assert "Nicht lesbarer Inhalt <bpmn:quatsch>" in text and "unbekannter Elementtyp <bpmn:Quatsch>" in text, text
+    assert "unparsable" not in text and "unknown" not in text
+    # the problem list links to the element; following the link selects it on the canvas
+    link = page.locator("[data-fp-error-summary] a[data-fp-show-element='antrag_erfassen']").first
+    link.click()
+    page.locator("#properties .bio-properties-panel-header-label").filter(has_text="Antrag erfassen").wait_for()
+    assert _selected(page) == {"antrag_erfassen"}
+    screenshot(page, "t12-modeler-hinweise")
     assert not page.js_errors
