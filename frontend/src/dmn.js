@@ -25,6 +25,7 @@ import DmnModeler from 'dmn-js/lib/Modeler';
 
 import { loadXml, showLoadError, emit, onReady } from './lib/xml-source.js';
 import { bindXmlFormFields } from './lib/form-binding.js';
+import { TranslateModule } from './lib/translate-de.js';
 
 export const EMPTY_DMN = `<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/" id="Definitions_Foerderregeln" name="Förderregeln" namespace="https://foerderportal.hessen.de/dmn">
@@ -52,7 +53,11 @@ function init() {
   const container = document.getElementById('dmn-canvas');
   if (!container) return;
 
-  const modeler = new DmnModeler({ container });
+  // German labels in every view (dmn-js ignores additionalModules under `common`)
+  const german = { additionalModules: [TranslateModule] };
+  const modeler = new DmnModeler({
+    container, drd: german, decisionTable: german, literalExpression: german, boxedExpression: german
+  });
   container.classList.add('fp-dmn-canvas');
 
   async function importXML(xml) {

@@ -30,6 +30,7 @@ import { bindXmlFormFields } from './lib/form-binding.js';
 import { FoerderPropertiesProviderModule } from './lib/properties-provider.js';
 import { TranslateModule } from './lib/translate-de.js';
 import { collectLoopRefs, isKnownLoopWarning, restoreLoopRefs } from './lib/loop-refs.js';
+import { germanImportMessage } from './lib/import-messages.js';
 import spiffworkflowModdle from './lib/spiffworkflow-moddle.json';
 
 export const ERROR_MARKER = 'validation-error';
@@ -162,7 +163,7 @@ function init() {
       if (xml) {
         const { warnings } = await importXML(xml);
         api.importWarnings = (warnings || []).map((w) => String(w && w.message ? w.message : w))
-          .filter((m) => !isKnownLoopWarning(m, loopRefs));
+          .filter((m) => !isKnownLoopWarning(m, loopRefs)).map(germanImportMessage);
         if (warnings && warnings.length) console.warn('[foerderModeler] import warnings', warnings);
       } else {
         await modeler.createDiagram();

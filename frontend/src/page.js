@@ -54,13 +54,16 @@ function modelerProblems() {
     }
     canvas.dataset.ready = '1';
   }, () => { canvas.dataset.ready = 'error'; });
-  document.querySelectorAll('[data-element-id]').forEach((link) => {
-    link.addEventListener('click', (event) => {
-      if (api.showElement(link.dataset.markerId || link.dataset.elementId)) {
-        event.preventDefault();
-        canvas.focus();
-      }
-    });
+  // Links in the problem list carry data-fp-show-element; diagram-js itself marks every
+  // shape *and the root <svg>* with data-element-id, so that attribute must never be used
+  // to find our own links (a handler there swallowed every click on the canvas).
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest && event.target.closest('a[data-fp-show-element]');
+    if (!link || canvas.contains(link)) return;
+    if (api.showElement(link.dataset.fpShowElement)) {
+      event.preventDefault();
+      canvas.focus();
+    }
   });
 }
 

@@ -21,6 +21,7 @@ import './viewer.css';
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 
 import { loadXml, readJsonScript, showLoadError, emit, onReady } from './lib/xml-source.js';
+import { elementName } from './lib/element-label.js';
 
 export const STATES = [
   // order = precedence (first wins)
@@ -31,9 +32,32 @@ export const STATES = [
 const OVERLAY_TYPE = 'state-badge';
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-function elementName(element) {
-  const bo = element.businessObject;
-  return (bo && bo.name && String(bo.name).trim()) || element.id;
+const ZOOM_KEYS = { '+': 'in', '=': 'in', '-': 'out', '0': 'fit' };
+
+/**
+ * Zoom in / out / fit: the buttons of the server-rendered toolbar [data-fp-diagram-tools]
+ * (hidden without JavaScript) and the keys + - 0 while a toolbar button has the focus.
+ */
+function bindZoomControls(viewer, container) {
+  const tools = document.querySelector('[data-fp-diagram-tools]');
+  if (!tools) return;
+  const zoom = (how) => {
+    const canvas = viewer.get('canvas');
+    if (how === 'fit') canvas.zoom('fit-viewport', 'auto');
+    else viewer.get('zoomScroll').stepZoom(how === 'in' ? 1 : -1);
+    emit(container, 'foerder:zoomed', { how });
+  };
+  tools.addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-zoom]');
+    if (button) zoom(button.dataset.zoom);
+  });
+  tools.addEventListener('keydown', (event) => {
+    const how = ZOOM_KEYS[event.key];
+    if (!how || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    zoom(how);
+  });
+  tools.hidden = false;
 }
 
 function init() {
@@ -137,7 +161,10 @@ function init() {
       throw err;
     }
   })();
-  ready.then(() => emit(container, 'foerder:ready', { api }), () => {});
+  ready.then(() => {
+    bindZoomControls(viewer, container);
+    emit(container, 'foerder:ready', { api });
+  }, () => {});
 }
 
 onReady('diagram', init);

@@ -108,7 +108,7 @@ def test_broken_diagram_shows_the_problem_at_its_element_and_is_not_deployed(mod
     [problem] = [p for p in problems if p["element_id"] == "f_bescheid"]
     assert "targetRef" in problem["message"] and problem["line"]
     assert problem["marker_id"] == "bescheid_erstellen"  # the flow cannot be drawn: mark its source
-    assert "Die Prüfung hat" in html and 'data-element-id="f_bescheid"' in html
+    assert "Die Prüfung hat" in html and 'data-fp-problem-element="f_bescheid"' in html
     r = modeler.post("/modellierung/demo_antrag/bereitstellen")
     page = text_of(modeler.get(r.headers["Location"]).get_data(as_text=True))
     assert "Nicht bereitgestellt" in page

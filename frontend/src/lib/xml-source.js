@@ -8,6 +8,7 @@
  * Inline XML may be written raw (`{{ xml|safe }}`) or HTML-escaped by Jinja's
  * autoescape (`{{ xml }}`): text starting with "&lt;" is entity-decoded once.
  */
+import { germanImportMessage } from './import-messages.js';
 
 /** Decode HTML entities (only used for autoescaped inline XML). */
 function decodeEntities(text) {
@@ -63,7 +64,7 @@ export function readJsonScript(id, fallback) {
   }
 }
 
-/** Show a KERN alert with `message` above/in the container (used on import errors). */
+/** Show a KERN alert with `message` (in German) above the container (used on import errors). */
 export function showLoadError(container, message) {
   if (!container) return;
   const alert = document.createElement('div');
@@ -82,7 +83,7 @@ export function showLoadError(container, message) {
   body.className = 'kern-alert__body';
   const p = document.createElement('p');
   p.className = 'kern-body';
-  p.textContent = message;
+  p.textContent = germanImportMessage(message);
   body.append(p);
   alert.append(header, body);
   container.parentNode.insertBefore(alert, container);
