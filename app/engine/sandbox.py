@@ -359,13 +359,13 @@ class SandboxPool:
     def _checkin(self, child: _Child, healthy: bool) -> None:
         if not healthy:
             child.kill()
+        elif self._closed:
+            healthy = False
+            child.close()
         with self._condition:
             if self._pid != os.getpid():
                 return
-            if healthy and self._closed:
-                self._children.discard(child)
-                child.close_pipes()
-            elif healthy:
+            if healthy:
                 self._idle.append(child)
             else:
                 self._children.discard(child)
@@ -375,7 +375,7 @@ class SandboxPool:
     def _replace_in_background(self) -> None:
         """Start a replacement for a discarded child now, so that the next request (maybe
         inside a database transaction) does not wait for a start-up. Caller holds the lock."""
-        if len(self._children) + self._starting >= self.config.max_processes:
+        if self._closed or len(self._children) + self._starting >= self.config.max_processes:
             return
         self._starting += 1
         threading.Thread(target=self._spawn_idle, name="sandbox-replacement", daemon=True).start()
