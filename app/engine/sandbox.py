@@ -23,10 +23,12 @@ Pool pro Prozess; die Kinder starten erst beim ersten Auftrag.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import functools
 import importlib
 import io
+import logging
 import os
 import pickle
 import select
@@ -50,6 +52,8 @@ from app.engine.scripting import (
 )
 
 __all__ = ["SandboxConfig", "SandboxPool", "ScriptRuntimeError", "function_paths", "shared_pool"]
+
+log = logging.getLogger(__name__)
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
@@ -265,6 +269,7 @@ class SandboxPool:
         self._idle: list[_Child] = []
         self._children: set[_Child] = set()
         self._starting = 0
+        self._closed = False
         self._pid = os.getpid()
 
     def after_fork(self) -> None:
@@ -333,6 +338,7 @@ class SandboxPool:
                 self._condition.wait(remaining)
             if self._idle:
                 return self._idle.pop()
+            self._closed = False  # used again after close(): start children again
             self._starting += 1
         try:
             child = _Child(self.config)
@@ -353,6 +359,9 @@ class SandboxPool:
     def _checkin(self, child: _Child, healthy: bool) -> None:
         if not healthy:
             child.kill()
+        elif self._closed:
+            healthy = False
+            child.close()
         with self._condition:
             if self._pid != os.getpid():
                 return
@@ -360,11 +369,37 @@ class SandboxPool:
                 self._idle.append(child)
             else:
                 self._children.discard(child)
+                self._replace_in_background()
             self._condition.notify()
+
+    def _replace_in_background(self) -> None:
+        """Start a replacement for a discarded child now, so that the next request (maybe
+        inside a database transaction) does not wait for a start-up. Caller holds the lock."""
+        if self._closed or len(self._children) + self._starting >= self.config.max_processes:
+            return
+        self._starting += 1
+        threading.Thread(target=self._spawn_idle, name="sandbox-replacement", daemon=True).start()
+
+    def _spawn_idle(self) -> None:
+        child = None
+        try:
+            child = _Child(self.config)
+        except Exception:  # noqa: BLE001 - the next request starts one itself
+            log.warning("starting a replacement sandbox process failed", exc_info=True)
+        with self._condition:
+            self._starting -= 1
+            keep = child is not None and self._pid == os.getpid() and not self._closed
+            if keep:
+                self._children.add(child)
+                self._idle.append(child)
+            self._condition.notify()
+        if child is not None and not keep:
+            child.close()
 
     def close(self) -> None:
         """Beendet alle freien Kinder (für Tests und beim Herunterfahren)."""
         with self._condition:
+            self._closed = True
             idle, self._idle = self._idle, []
             for child in idle:
                 self._children.discard(child)
@@ -404,4 +439,10 @@ def _after_fork_in_child() -> None:
         pool.after_fork()
 
 
+def _close_all() -> None:
+    for pool in list(_ALL_POOLS):
+        pool.close()
+
+
 os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all)

@@ -30,10 +30,10 @@ Begrenzt (``ScriptLimitError``)
     ``sum`` für Listen/Tupel ≤ 1.000.000 Elemente, für Texte ≤ 10.000.000 Zeichen;
     ``**``, ``pow``, ``<<`` und ``*`` für ganze Zahlen ≤ 100.000 Bit; Textmethoden
     ``ljust``/``rjust``/``center``/``zfill``/``expandtabs``/``replace``/``join``/
-    ``translate`` und ``int.to_bytes`` nach Ergebnisgröße; Breiten/Genauigkeiten in f-Strings
-    und ``%``-Formaten
-    ≤ 10.000; ``Decimal`` mit Exponent über ±4.300 wird weder erzeugt noch in ``int``
-    umgewandelt, gerundet oder formatiert (``int(Decimal('1e999999'))`` dauert sonst 26 s).
+    ``translate`` und ``int.to_bytes`` nach Ergebnisgröße; Breiten/Genauigkeiten in
+    f-Strings und ``%``-Formaten ≤ 10.000; ``Decimal`` mit Exponent über ±4.300 wird weder
+    erzeugt noch in ``int`` umgewandelt, gerundet oder formatiert
+    (``int(Decimal('1e999999'))`` dauert sonst 26 s).
 
 Harte Grenzen (``sandbox``, siehe :mod:`app.engine.sandbox`)
     Die Wächter oben wirken kooperativ; Arbeit innerhalb eines einzelnen C-Aufrufs
