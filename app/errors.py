@@ -140,9 +140,9 @@ def _bad_form_text(fields) -> str | None:  # noqa: ANN001
     """Form fields: U+FFFD stands for bytes that were not UTF-8; JSON-style surrogate escapes
     (forms that carry JSON text) would decode to lone surrogates later."""
     for key, value in fields.items(multi=True):
-        if _SURROGATE_OR_REPLACEMENT.search(key) or (
-                isinstance(value, str) and (_SURROGATE_OR_REPLACEMENT.search(value)
-                                            or _LONE_SURROGATE_ESCAPE.search(value))):
+        texts = [t for t in (key, value) if isinstance(t, str)]
+        if any(_SURROGATE_OR_REPLACEMENT.search(t) for t in texts) or (
+                isinstance(value, str) and _LONE_SURROGATE_ESCAPE.search(value)):
             return f"/{key}"
     return None
 

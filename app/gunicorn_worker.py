@@ -5,6 +5,7 @@ problem JSON with a German message instead of gunicorn's HTML page."""
 from __future__ import annotations
 
 import json
+import socket
 
 from gunicorn import util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
@@ -27,6 +28,19 @@ def problem_response(status: int, reason: str, code: str, message: str) -> bytes
     return head.encode("latin-1") + body
 
 
+def _linger(client: socket.socket) -> None:
+    """Read (briefly, boundedly) what the client is still sending, so that closing the socket
+    does not reset the connection before the client has read the answer."""
+    try:
+        client.shutdown(socket.SHUT_WR)
+        client.settimeout(0.5)
+        for _ in range(16):
+            if not client.recv(65536):
+                break
+    except OSError:  # timeout or reset: the answer was sent, nothing more to do
+        pass
+
+
 class ProblemWorker(ThreadWorker):
     """gunicorn's threaded worker (`--threads`) with JSON answers for request-size limits."""
 
@@ -36,6 +50,7 @@ class ProblemWorker(ThreadWorker):
                 self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
                 try:
                     util.write_nonblock(client, problem_response(status, reason, code, message))
+                    _linger(client)
                 except OSError:
                     self.log.debug("Failed to send error message.")
                 return
