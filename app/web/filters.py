@@ -77,6 +77,7 @@ ACTIONS = {
     "user.updated": "Benutzer geändert",
     "user.login": "Anmeldung",
     "user.logout": "Abmeldung",
+    "user.sessions_revoked": "Sitzungen und Tokens des Benutzers beendet",
 }
 # events of the machinery, not of the case: folded away in a case's history
 TECHNICAL_ACTIONS = frozenset({
