@@ -83,6 +83,26 @@ def test_declared_start_data_and_the_own_municipality_are_accepted(as_user, demo
     assert assert_problem(r, 403)["code"] == "foreign_municipality"
 
 
+def test_a_start_form_is_checked_at_deploy_and_its_required_fields_at_the_start(as_user, platform):
+    from tests.integration.helpers import script_process, with_start_form
+
+    modeler, sb = as_user("modeler1"), as_user("sb1")
+    files = with_start_form(script_process("t11_startform", "laenge = len(titel)"), "t11_startform",
+                            {"titel": {"type": "string", "title": "Titel", "minLength": 2}})
+    broken = {"t11_startform.bpmn": files["t11_startform.bpmn"]}  # the form is missing
+    problem = assert_problem(deploy(modeler, broken), 422)
+    assert any("existiert nicht" in e["message"] for e in problem["errors"]), problem
+    schema = files["t11_startform.schema.json"].replace(b'"properties"', b'"required": ["titel"], "properties"')
+    assert deploy(modeler, {**files, "t11_startform.schema.json": schema}).status_code == 201
+    before = fingerprint(platform)
+    for data, path in (({}, "/data/titel"), ({"titel": "x"}, "/data/titel")):
+        r = sb.post("/api/process-instances", json={"process_key": "t11_startform", "data": data})
+        assert [e["path"] for e in assert_problem(r, 422)["errors"]] == [path]
+    assert changed(before, fingerprint(platform)) == {}
+    r = sb.post("/api/process-instances", json={"process_key": "t11_startform", "data": {"titel": "Bauakte"}})
+    assert r.status_code == 201 and r.get_json()["data"]["laenge"] == 7, r.get_json()
+
+
 # ---------------------------------------------------------------- finding 7: called-only processes
 
 @pytest.mark.parametrize("key", INTERNAL)
@@ -169,9 +189,10 @@ def test_a_failing_group_expression_at_the_start_is_an_incident_that_can_be_retr
     assert incident["kind"] == "instance" and "gibt_es_nicht" in incident["error"]
     page = text_of(Browser(app, "admin").get("/verwaltung/stoerungen").get_data(as_text=True))
     assert f"Vorgang {iid}" in page and "candidateGroupExpression" in page
-    # the model is not fixed yet: a retry is accepted and fails the same way
-    r = sb.post(f"/api/process-instances/{iid}/retry")
-    assert r.status_code == 200 and r.get_json()["status"] == "error", r.get_json()
+    # the model is not fixed yet: a retry (here from the Störungen page) fails the same way
+    r = Browser(app, "sb1").post(f"/vorgaenge/{iid}/wiederholen", {"next": "stoerungen"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/verwaltung/stoerungen")
+    assert sb.get(f"/api/process-instances/{iid}").get_json()["status"] == "error"
     # fixed model deployed → the retry assigns the task with the fixed expression
     _deploy(as_user, "t11_gruppe", "candidateGroupExpression", '"sachbearbeitung"')
     r = sb.post(f"/api/process-instances/{iid}/retry")
