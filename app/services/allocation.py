@@ -173,6 +173,9 @@ def _check_year(values: dict, jahr: int, params: rules.AllocationParameters) -> 
     if values["laufzeit_ende"] < date(jahr, 12, 31):
         errors.append({"path": "/laufzeit_ende", "message": "Das Ende des Förderzeitraums darf "
                        f"nicht vor dem 31.12.{jahr} liegen."})
+    elif not deadlines.is_programme_year(values["laufzeit_ende"].year):  # deadlines after it
+        errors.append({"path": "/laufzeit_ende", "message": "Das Ende des Förderzeitraums muss "
+                       f"spätestens im Jahr {deadlines.LAST_YEAR} liegen."})
     for ags, status in (values["hfag_status"] or {}).items():
         try:
             parse_hfag_status(status)

@@ -257,3 +257,11 @@ def test_years_outside_the_programme_answer_4xx(as_user, platform, method, url):
     r = as_user("sb1").open(url, method=method, json=body)
     assert_problem(r, (404, 422))
     assert changed(before, fingerprint(platform)) == {}
+
+
+def test_a_funding_period_ending_beyond_the_programme_years_is_refused(as_user, platform):
+    before = fingerprint(platform)
+    r = as_user("sb1").open("/api/phase1/years/2030", method="PUT", json={
+        "budget_cents": 1_600_000_000, "laufzeit_ende": "9999-12-31"})
+    assert [e["path"] for e in assert_problem(r, 422)["errors"]] == ["/laufzeit_ende"]
+    assert changed(before, fingerprint(platform)) == {}
