@@ -273,7 +273,7 @@ def sync_projections(platform: Platform, session: Session, loaded: Loaded, snap:
     before it writes anything when a task's group or municipality cannot be determined."""
     instance = loaded.instance
     _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id, fresh,
-                      fixed_assignments or {})
+                      fixed_assignments)
     if had[0] or snap.service_tasks:
         _sync_service_jobs(platform, session, instance, snap)
     if had[1]:
@@ -319,6 +319,8 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
     evaluate = platform.runtime.script_engine.environment.evaluate
     owners = {task_id: _assignment(evaluate, instance, t, (fixed or {}).get(t.name))
               for task_id, t in ready.items() if task_id not in open_rows}
+    if fixed is not None:  # a retry: rows the error closed are opened again, not duplicated
+        owners = _reopen(session, owners, ready)
     for task_id, ht in open_rows.items():
         if task_id not in ready:
             ht.completed_at = now()
@@ -334,6 +336,16 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
             municipality_ags=ags, form_schema=t.form_schema, form_ui_schema=t.form_ui_schema,
             due_at=now() + timedelta(days=t.due_in_days) if t.due_in_days else None,
         ))
+
+
+def _reopen(session: Session, owners: dict, ready: dict) -> dict:
+    """Open again the closed rows of ready tasks (with their new owners); returns the owners
+    of the tasks that still need a row."""
+    closed = session.scalars(select(HumanTask).where(HumanTask.task_id.in_(list(owners)))).all()
+    for ht in closed:
+        ht.candidate_group, ht.municipality_ags = owners.pop(ht.task_id)
+        ht.completed_at = ht.outcome = ht.completed_by_id = None
+    return owners
 
 
 class AssignmentFailed(EngineError):

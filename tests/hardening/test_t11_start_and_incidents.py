@@ -223,6 +223,56 @@ def test_a_failing_municipality_expression_after_a_completion_is_an_incident(
     assert_problem(again, (404, 409))
 
 
+def _parallel_process(pid: str, expression: str) -> bytes:
+    """start → split → [neben] and [vorher → zuweisen (candidateGroupExpression)] → join → end"""
+    from xml.sax.saxutils import quoteattr
+
+    assign = f'\n        <spiffworkflow:property name="candidateGroupExpression" value={quoteattr(expression)} />'
+    nodes = ("s", "split", "neben", "vorher", "zuweisen", "join", "e")
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in nodes)
+    flows = [("s", "split"), ("split", "neben"), ("split", "vorher"), ("vorher", "zuweisen"),
+             ("neben", "join"), ("zuweisen", "join"), ("join", "e")]
+    seq = "".join(f'<bpmn:sequenceFlow id="f_{a}_{b}" sourceRef="{a}" targetRef="{b}" />' for a, b in flows)
+    return (BPMN_HEAD.format(pid=pid) + f"""
+  <bpmn:process id="{pid}" name="T11 {pid}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="sachbearbeitung">{refs}</bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f_s_split</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f_s_split</bpmn:incoming>
+      <bpmn:outgoing>f_split_neben</bpmn:outgoing><bpmn:outgoing>f_split_vorher</bpmn:outgoing></bpmn:parallelGateway>
+    {_user_task("neben", "f_split_neben", "f_neben_join")}
+    {_user_task("vorher", "f_split_vorher", "f_vorher_zuweisen")}
+    {_user_task("zuweisen", "f_vorher_zuweisen", "f_zuweisen_join", assign)}
+    <bpmn:parallelGateway id="join"><bpmn:incoming>f_neben_join</bpmn:incoming>
+      <bpmn:incoming>f_zuweisen_join</bpmn:incoming><bpmn:outgoing>f_join_e</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="e"><bpmn:incoming>f_join_e</bpmn:incoming></bpmn:endEvent>
+    {seq}
+  </bpmn:process>
+</bpmn:definitions>""").encode()
+
+
+def test_a_retry_opens_again_the_tasks_the_error_closed(as_user, platform):
+    modeler, sb = as_user("modeler1"), as_user("sb1")
+    assert deploy(modeler, {"t11_parallel.bpmn": _parallel_process(
+        "t11_parallel", "1 / 0")}).status_code == 201
+    iid = sb.post("/api/process-instances", json={"process_key": "t11_parallel"}).get_json()["id"]
+    tasks = {t["name"]: t for t in open_tasks(sb, iid)}
+    assert set(tasks) == {"neben", "vorher"}
+    r = sb.post(f"/api/tasks/{tasks['vorher']['id']}/complete", json={"data": {"vermerk": "erledigt"}})
+    assert r.status_code == 200, r.get_json()
+    assert sb.get(f"/api/process-instances/{iid}").get_json()["status"] == "error"
+    assert open_tasks(sb, iid) == []
+    assert deploy(modeler, {"t11_parallel.bpmn": _parallel_process(
+        "t11_parallel", '"sachbearbeitung"')}).status_code == 201
+    r = sb.post(f"/api/process-instances/{iid}/retry")
+    assert r.status_code == 200 and r.get_json()["status"] == "running", r.get_json()
+    again = {t["name"]: t for t in open_tasks(sb, iid)}
+    assert set(again) == {"neben", "zuweisen"} and again["neben"]["id"] == tasks["neben"]["id"]
+    for name in ("neben", "zuweisen"):
+        r = sb.post(f"/api/tasks/{again[name]['id']}/complete", json={"data": {"vermerk": "erledigt"}})
+        assert r.status_code == 200, r.get_json()
+    assert sb.get(f"/api/process-instances/{iid}").get_json()["status"] == "completed"
+
+
 def test_a_flow_error_is_listed_but_not_retried_blindly(as_user, platform):
     from tests.integration.helpers import script_process
 
