@@ -13,6 +13,7 @@ completion and the rows written per completion. Target: time(2,000) ≤ 1.5 × t
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -22,6 +23,9 @@ from pathlib import Path
 from _stack import prepare_database, print_environment, throwaway_pg, verdict
 
 PID = "bench_p2"
+START_FORM = "bench_p2_start.schema.json"  # the start data: how many finished tasks to build
+START_SCHEMA = json.dumps({"type": "object", "additionalProperties": False,
+                           "properties": {"anzahl": {"type": "integer", "minimum": 0}}}).encode()
 SIZES = (20, 200, 2000)
 
 
@@ -48,7 +52,9 @@ def process(steps: int) -> bytes:
   id="Defs_{PID}" targetNamespace="http://foerderportal.bench">
   <bpmn:process id="{PID}" name="Benchmark Schrittkosten" isExecutable="true">
     <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="sachbearbeitung">{lane_refs}</bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="s"><bpmn:outgoing>f_s</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:startEvent id="s"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="{START_FORM}" />
+    </spiffworkflow:properties></bpmn:extensionElements><bpmn:outgoing>f_s</bpmn:outgoing></bpmn:startEvent>
     <bpmn:scriptTask id="vorbereiten" name="Verlauf vorbereiten"><bpmn:incoming>f_s</bpmn:incoming>
       <bpmn:outgoing>f_vorbereiten</bpmn:outgoing>
       <bpmn:script>posten = list(range(anzahl))</bpmn:script></bpmn:scriptTask>
@@ -215,7 +221,7 @@ def main() -> None:
     modes = ["off", "on"] if args.cache == "both" else [args.cache]
 
     def run(url: str) -> None:
-        app = prepare_database(url, {f"{PID}.bpmn": process(args.steps)})
+        app = prepare_database(url, {f"{PID}.bpmn": process(args.steps), START_FORM: START_SCHEMA})
         cache = app.extensions["platform"].workflows
         default_size = cache.max_tasks
         try:

@@ -11,12 +11,18 @@ blp = Blueprint("incidents", __name__, url_prefix="/api/incidents", description=
 
 
 class IncidentSchema(Schema):
-    id = fields.Integer()
+    id = fields.Integer(metadata={"description": "kind=service: Nummer des Service-Jobs "
+                                  "(erneut ausführen: POST /api/incidents/{id}/retry); "
+                                  "kind=instance: Nummer des Vorgangs (erneut ausführen: "
+                                  "POST /api/process-instances/{id}/retry)"})
+    kind = fields.String(metadata={"description": "service: gescheiterte Service-Aufgabe; "
+                                   "instance: Vorgang im Fehlerzustand (Skript, Ausdruck, "
+                                   "Zuständigkeit einer Aufgabe)"})
     instance_id = fields.Integer()
-    task_id = fields.String()
+    task_id = fields.String(allow_none=True)
     task_name = fields.String()
-    operator = fields.String()
-    attempts = fields.Integer()
+    operator = fields.String(allow_none=True)
+    attempts = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
     traceback = fields.String(allow_none=True)
     failed_at = fields.DateTime(allow_none=True)
@@ -30,7 +36,7 @@ class RetryResult(Schema):
 @blp.route("", methods=["GET"])
 @blp.response(200, IncidentSchema(many=True))
 def list_incidents() -> list:
-    """Service-Aufgaben, die nach allen Wiederholungen gescheitert sind."""
+    """Störungen: gescheiterte Service-Aufgaben und Vorgänge im Fehlerzustand."""
     return jobs.list_incidents(platform(), current_actor())
 
 

@@ -48,3 +48,10 @@ def _status_view(action: str):  # noqa: ANN202
 
 for _action in ("suspend", "resume", "terminate"):
     _status_view(_action)
+
+
+@blp.route("/<int:instance_id>/retry", methods=["POST"])
+@blp.response(200, InstanceSummary)
+def retry(instance_id: int) -> dict:
+    """Vorgang im Fehlerzustand erneut ausführen (nach der Korrektur des Modells)."""
+    return processes.retry(platform(), current_actor(), instance_id)

@@ -13,6 +13,16 @@ from datetime import date, datetime, timedelta
 ZWISCHENNACHWEIS_MONTH = 4
 ZWISCHENNACHWEIS_DAY = 30
 VERWENDUNGSNACHWEIS_MONTHS = 6
+#: programme (budget) years the platform computes with; outside, date arithmetic is meaningless
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+
+
+def is_programme_year(jahr: object) -> bool:
+    """
+    >>> is_programme_year(2025), is_programme_year(9999), is_programme_year(0)
+    (True, False, False)
+    """
+    return not _not_int(jahr) and FIRST_YEAR <= jahr <= LAST_YEAR
 
 
 def _not_int(value: object) -> bool:

@@ -324,13 +324,14 @@ def _collect_forms(specs, uploaded: dict[str, bytes], lookup) -> tuple[dict, lis
     problems: list[Problem] = []
     for s in specs:
         for ts in s.task_specs.values():
-            if not isinstance(ts, UserTask):
+            start_form = s is specs[0] and isinstance(ts, StartEventMixin)  # optional start data form
+            if not (start_form or isinstance(ts, UserTask)):
                 continue
             props = (ts.extensions or {}).get("properties", {})
             for prop in FORM_PROPERTIES:
                 ref = props.get(prop)
                 if not ref:
-                    if prop == "formJsonSchemaFilename":
+                    if prop == "formJsonSchemaFilename" and not start_form:
                         problems.append(Problem(
                             s.file or "", "Die Benutzeraufgabe verweist auf kein Formular "
                             "(Eigenschaft formJsonSchemaFilename fehlt).", element_id=ts.bpmn_id))

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -358,6 +359,17 @@ def message_start_names(spec) -> set[str]:  # noqa: ANN001
         if isinstance(ts, StartEventMixin)
         and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)
     }
+
+
+def start_properties(spec) -> dict:  # noqa: ANN001
+    """The spiffworkflow properties of the process's none start event(s): its start
+    declaration (start form, internal); {} when it has none."""
+    props: dict = {}
+    for ts in spec.task_specs.values():
+        if isinstance(ts, StartEventMixin) and isinstance(
+                getattr(ts, "event_definition", None), NoneEventDefinition):
+            props.update((getattr(ts, "extensions", None) or {}).get("properties", {}))
+    return props
 
 
 def is_message(definition) -> bool:  # noqa: ANN001

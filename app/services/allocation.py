@@ -83,6 +83,15 @@ def _require(actor: Actor, groups: frozenset[str], message: str) -> None:
 # --------------------------------------------------------------------------- programme years
 
 
+def _programme_year(jahr: int) -> int:
+    """The year of a request (path or filter), or 422 before any lookup or date arithmetic."""
+    if not deadlines.is_programme_year(jahr):
+        raise Invalid(f"Das Programmjahr muss zwischen {deadlines.FIRST_YEAR} und "
+                      f"{deadlines.LAST_YEAR} liegen.", code="year_out_of_range",
+                      errors=[{"path": "/jahr", "message": "Kein zulässiges Programmjahr."}])
+    return jahr
+
+
 def default_year(jahr: int) -> dict:
     p = rules.AllocationParameters(budget_cents=0)
     values = {name: getattr(p, name) for name in FORMULA_PARAMS}
@@ -116,6 +125,7 @@ def _locked(session: Session, jahr: int) -> bool:
 def get_year(platform: Platform, actor: Actor, jahr: int) -> dict:
     _require(actor, SIMULATORS, "Nur Sachbearbeitung, Bewilligung und Administration sehen die "
              "Zuweisungsparameter.")
+    jahr = _programme_year(jahr)
     with platform.db.unit_of_work() as session:
         row = session.get(ProgrammeYear, jahr)
         return year_dict(jahr, _year_values(row, jahr), row is not None, _locked(session, jahr))
@@ -134,6 +144,7 @@ def put_year(platform: Platform, actor: Actor, jahr: int, changes: dict) -> dict
     """Create or change the parameters of a programme year (refused once a release exists)."""
     _require(actor, EDITORS, "Nur Sachbearbeitung und Administration ändern die "
              "Zuweisungsparameter.")
+    jahr = _programme_year(jahr)
     with platform.db.unit_of_work() as session:
         row = session.get(ProgrammeYear, jahr, with_for_update=not platform.db.is_sqlite)
         if _locked(session, jahr):
@@ -162,6 +173,9 @@ def _check_year(values: dict, jahr: int, params: rules.AllocationParameters) -> 
     if values["laufzeit_ende"] < date(jahr, 12, 31):
         errors.append({"path": "/laufzeit_ende", "message": "Das Ende des Förderzeitraums darf "
                        f"nicht vor dem 31.12.{jahr} liegen."})
+    elif not deadlines.is_programme_year(values["laufzeit_ende"].year):  # deadlines after it
+        errors.append({"path": "/laufzeit_ende", "message": "Das Ende des Förderzeitraums muss "
+                       f"spätestens im Jahr {deadlines.LAST_YEAR} liegen."})
     for ags, status in (values["hfag_status"] or {}).items():
         try:
             parse_hfag_status(status)
@@ -278,6 +292,7 @@ def simulate(platform: Platform, actor: Actor, jahr: int, overrides: dict | None
     _require(actor, SIMULATORS, "Nur Sachbearbeitung, Bewilligung und Administration dürfen "
              "simulieren.")
     overrides = {k: v for k, v in (overrides or {}).items() if k in YEAR_FIELDS}
+    jahr = _programme_year(jahr)
     with platform.db.unit_of_work() as session:
         row = session.get(ProgrammeYear, jahr)
         values = _year_values(row, jahr)
@@ -405,6 +420,8 @@ def list_runs(platform: Platform, actor: Actor, jahr: int | None = None,
               kind: str | None = None) -> list[dict]:
     _require(actor, SIMULATORS, "Nur Sachbearbeitung, Bewilligung und Administration sehen "
              "Zuweisungsberechnungen.")
+    if jahr is not None:
+        jahr = _programme_year(jahr)
     with platform.db.unit_of_work() as session:
         q = select(AllocationRun)
         if jahr is not None:
@@ -427,6 +444,7 @@ def request_release(platform: Platform, actor: Actor, jahr: int, note: str | Non
     """Sachbearbeitung asks to release the year's allocation; repeating the request returns the
     pending one. Parameters are locked from now on."""
     _require(actor, REQUESTERS, "Nur die Sachbearbeitung beantragt die Freigabe der Zuweisung.")
+    jahr = _programme_year(jahr)
     with platform.db.unit_of_work() as session:
         row = session.get(ProgrammeYear, jahr, with_for_update=not platform.db.is_sqlite)
         if row is None:
@@ -569,6 +587,7 @@ def list_cases(platform: Platform, actor: Actor, jahr: int, page: int = 1,
     """The Phase 1 cases of a programme year with their Zuweisung and instance status."""
     _require(actor, SIMULATORS, "Nur Sachbearbeitung, Bewilligung und Administration sehen die "
              "Phase-1-Vorgänge aller Kommunen.")
+    jahr = _programme_year(jahr)
     with platform.db.unit_of_work() as session:
         base = select(Phase1Case).where(Phase1Case.jahr == jahr)
         total = session.scalar(select(func.count()).select_from(base.subquery()))

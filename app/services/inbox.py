@@ -19,7 +19,7 @@ from app.models import (
     User,
 )
 
-from . import audit, processes, tasks
+from . import audit, processes, start_data, tasks
 from .context import Actor
 from .definitions import can_start
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -242,7 +242,8 @@ def startable(platform: Platform, actor: Actor) -> list[dict]:
             ProcessDefinition.key == latest.c.key, ProcessDefinition.version == latest.c.v))
             .order_by(ProcessDefinition.name)).all()
         return [{"key": d.key, "name": d.name or d.key, "version": d.version}
-                for d in rows if can_start(actor, d)]
+                for d in rows if can_start(actor, d)
+                and not start_data.declaration(platform, session, d).internal]
 
 
 def recent_cases(platform: Platform, actor: Actor, *, limit: int = 10, process_key=None,  # noqa: ANN001

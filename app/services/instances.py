@@ -8,6 +8,7 @@ version updates no row and gets 409 without having changed anything.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import store
+from app.engine.parser import lane_group
 from app.engine.runtime import (
     EngineError,
     NotWaiting,
@@ -158,8 +160,10 @@ def start(platform: Platform, session: Session, actor: Actor, definition: Proces
 
 
 def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, action,  # noqa: ANN001
-            completed_task_id: str | None = None, depth: int = 0) -> Snapshot | None:
-    """Run an engine action, then persist what changed and sync the projections."""
+            completed_task_id: str | None = None, depth: int = 0,
+            fixed_assignments: dict | None = None) -> Snapshot | None:
+    """Run an engine action, then persist what changed and sync the projections. A failure of
+    the engine or of a task's assignment puts the case in `error` (an incident), never raises."""
     instance = loaded.instance
     before = instance.status
     error: EngineError | None = None
@@ -182,8 +186,12 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
     snapshot = None
     if error is None:
         snapshot = platform.runtime.snapshot(loaded.workflow)
-        sync_projections(platform, session, loaded, snapshot, actor, completed_task_id, had,
-                         fresh=fresh)
+        try:
+            sync_projections(platform, session, loaded, snapshot, actor, completed_task_id, had,
+                             fresh=fresh, fixed_assignments=fixed_assignments)
+        except AssignmentFailed as exc:  # the engine state is stored; the task has no owner
+            error, snapshot = exc, None
+    if error is None:
         instance.status = "completed" if snapshot.completed else "running"
         instance.next_timer_at = snapshot.next_timer_at
         instance.error_message = None
@@ -209,6 +217,18 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
                      message=instance.error_message,
                      details={"task": error.task_name} if error else None)
     return snapshot
+
+
+def retry_assignment(platform: Platform, session: Session, actor: Actor, loaded: Loaded,
+                     fixed: dict) -> None:
+    """Assign the ready user tasks of a case in `error` anew (after an assignment failure)."""
+    snapshot = platform.runtime.snapshot(loaded.workflow)
+    failed = loaded.instance.error_task_id
+    if snapshot.error_tasks or failed not in {t.id for t in snapshot.user_tasks}:
+        raise Conflict("Der Fehler liegt im Ablauf selbst (Skript, Bedingung oder Nachricht); "
+                       "ein erneuter Versuch würde wieder scheitern. Beenden Sie den Vorgang.",
+                       code="not_retryable")
+    advance(platform, session, actor, loaded, lambda wf: None, fixed_assignments=fixed)
 
 
 def persist(session: Session, loaded: Loaded) -> int:
@@ -244,11 +264,16 @@ def persist(session: Session, loaded: Loaded) -> int:
 
 def sync_projections(platform: Platform, session: Session, loaded: Loaded, snap: Snapshot,
                      actor: Actor, completed_task_id: str | None,
-                     had: tuple[bool, bool] = (True, True), fresh: bool = False) -> None:
+                     had: tuple[bool, bool] = (True, True), fresh: bool = False,
+                     fixed_assignments: dict | None = None) -> None:
     """`had` = open_effects() of the state before the step: (jobs, subscriptions) may exist;
-    `fresh`: the instance was created in this transaction and has no human tasks yet."""
+    `fresh`: the instance was created in this transaction and has no human tasks yet;
+    `fixed_assignments`: {bpmn id: properties} replacing the assignment properties of the
+    instance's own version (a retry after the model was fixed). Raises AssignmentFailed
+    before it writes anything when a task's group or municipality cannot be determined."""
     instance = loaded.instance
-    _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id, fresh)
+    _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id, fresh,
+                      fixed_assignments)
     if had[0] or snap.service_tasks:
         _sync_service_jobs(platform, session, instance, snap)
     if had[1]:
@@ -278,7 +303,7 @@ def _pending_human_tasks(session: Session, instance_id: int) -> bool:
 
 
 def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_id,  # noqa: ANN001
-                      fresh=False):  # noqa: ANN001
+                      fresh=False, fixed=None):  # noqa: ANN001
     query = select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))
     if fresh:
@@ -291,6 +316,11 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
         with session.no_autoflush:
             open_rows = {ht.task_id: ht for ht in session.scalars(query)}
     ready = {t.id: t for t in snap.user_tasks}
+    evaluate = platform.runtime.script_engine.environment.evaluate
+    owners = {task_id: _assignment(evaluate, instance, t, (fixed or {}).get(t.name))
+              for task_id, t in ready.items() if task_id not in open_rows}
+    if fixed is not None:  # a retry: rows the error closed are opened again, not duplicated
+        owners = _reopen(session, owners, ready)
     for task_id, ht in open_rows.items():
         if task_id not in ready:
             ht.completed_at = now()
@@ -298,22 +328,72 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
                 ht.outcome, ht.completed_by_id = "completed", actor.user_id
             else:
                 ht.outcome = "cancelled"
-    evaluate = platform.runtime.script_engine.environment.evaluate
-    for task_id, t in ready.items():
-        if task_id in open_rows:
-            continue
-        group = t.candidate_group
-        ags = instance.municipality_ags
-        if t.group_expr:
-            group = str(evaluate(t.group_expr, dict(t.data)))
-        if t.municipality_expr:
-            ags = str(evaluate(t.municipality_expr, dict(t.data)))
+    for task_id, (group, ags) in owners.items():
+        t = ready[task_id]
         session.add(HumanTask(
             instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
             name=t.name, title=t.title, lane=t.lane, candidate_group=group,
             municipality_ags=ags, form_schema=t.form_schema, form_ui_schema=t.form_ui_schema,
             due_at=now() + timedelta(days=t.due_in_days) if t.due_in_days else None,
         ))
+
+
+def _reopen(session: Session, owners: dict, ready: dict) -> dict:
+    """Open again the closed rows of ready tasks (with their new owners); returns the owners
+    of the tasks that still need a row."""
+    closed = session.scalars(select(HumanTask).where(HumanTask.task_id.in_(list(owners)))).all()
+    for ht in closed:
+        ht.candidate_group, ht.municipality_ags = owners.pop(ht.task_id)
+        ht.completed_at = ht.outcome = ht.completed_by_id = None
+    return owners
+
+
+class AssignmentFailed(EngineError):
+    """A user task's candidate group or municipality could not be determined."""
+
+
+_AGS = re.compile(r"\d{8}")
+MAX_GROUP = 120  # human_task.candidate_group
+
+
+def _assignment(evaluate, instance: ProcessInstance, t, props: dict | None) -> tuple:  # noqa: ANN001
+    """(candidate group, municipality) of a ready user task; `props` (a fixed model's task
+    properties) replace the task's own assignment properties."""
+    group_expr, ags_expr, group = t.group_expr, t.municipality_expr, t.candidate_group
+    if props is not None:
+        group_expr = props.get("candidateGroupExpression")
+        ags_expr = props.get("municipalityExpression")
+        group = lane_group(props.get("candidateGroup") or t.lane)
+    ags = instance.municipality_ags
+    if group_expr:
+        group = _evaluated(evaluate, t, "candidateGroupExpression", group_expr)
+        if len(group) > MAX_GROUP:
+            raise _unassignable(t, "candidateGroupExpression",
+                                f"der Gruppenname ist länger als {MAX_GROUP} Zeichen")
+    if ags_expr:
+        ags = _evaluated(evaluate, t, "municipalityExpression", ags_expr)
+        if not _AGS.fullmatch(ags):
+            raise _unassignable(t, "municipalityExpression",
+                                f"„{ags[:40]}“ ist kein Amtlicher Gemeindeschlüssel (8 Ziffern)")
+    return group, ags
+
+
+def _evaluated(evaluate, t, prop: str, expression: str) -> str:  # noqa: ANN001
+    try:
+        value = evaluate(expression, dict(t.data))
+    except Exception as exc:  # noqa: BLE001 - whatever the model's expression raised
+        raise _unassignable(t, prop, f"{type(exc).__name__}: {exc}") from exc
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise _unassignable(t, prop, "der Ausdruck ergibt keinen Wert")
+    return text
+
+
+def _unassignable(t, prop: str, reason: str) -> AssignmentFailed:  # noqa: ANN001
+    return AssignmentFailed(
+        f"Die Zuständigkeit für die Aufgabe „{t.title}“ konnte nicht bestimmt werden "
+        f"({prop}: {reason[:300]}). Korrigieren Sie das Modell, stellen Sie es bereit und "
+        "führen Sie den Vorgang erneut aus.", task_id=t.id, task_name=t.name)
 
 
 def _sync_service_jobs(platform, session, instance, snap):  # noqa: ANN001

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from app.models import ProcessInstance, ServiceJob
+from app.models import HumanTask, ProcessInstance, ServiceJob
 
 from . import audit, instances, outbox
 from .context import SYSTEM, Actor
@@ -252,7 +252,20 @@ def list_incidents(platform: Platform, actor: Actor) -> list[dict]:
     with platform.db.unit_of_work() as session:
         rows = session.scalars(select(ServiceJob).where(ServiceJob.status == "failed")
                                .order_by(ServiceJob.id)).all()
-        return [{"id": j.id, "instance_id": j.instance_id, "task_id": j.task_id,
-                 "task_name": j.task_name, "operator": j.operator, "attempts": j.attempts,
-                 "error": j.last_error, "traceback": j.traceback, "failed_at": j.finished_at}
-                for j in rows]
+        failed = [{"id": j.id, "kind": "service", "instance_id": j.instance_id,
+                   "task_id": j.task_id, "task_name": j.task_name, "operator": j.operator,
+                   "attempts": j.attempts, "error": j.last_error, "traceback": j.traceback,
+                   "failed_at": j.finished_at} for j in rows]
+        return failed + _failed_instances(session)
+
+
+def _failed_instances(session) -> list[dict]:  # noqa: ANN001
+    """Cases the engine stopped (`error`): a failed script, expression or task assignment."""
+    rows = session.scalars(select(ProcessInstance).where(ProcessInstance.status == "error")
+                           .order_by(ProcessInstance.id).limit(500)).all()
+    titles = dict(session.execute(select(HumanTask.task_id, HumanTask.title).where(
+        HumanTask.task_id.in_([i.error_task_id for i in rows if i.error_task_id]))).all())
+    return [{"id": i.id, "kind": "instance", "instance_id": i.id, "task_id": i.error_task_id,
+             "task_name": titles.get(i.error_task_id) or i.process_key, "operator": None,
+             "attempts": None, "error": i.error_message, "traceback": None,
+             "failed_at": i.updated_at} for i in rows]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, HumanTask, ProcessDefinition, ProcessInstance, User
 
-from . import audit, instances
+from . import audit, instances, start_data
 from .context import Actor
 from .definitions import can_start, latest
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -52,8 +52,10 @@ def start_process(platform: Platform, actor: Actor, process_key: str, business_k
         raise Invalid("Die Startdaten sind zu groß.", code="payload_too_large")
     with platform.db.unit_of_work() as session:
         definition = latest(session, process_key)
+        declared = start_data.ensure_startable(platform, session, definition)
         if not can_start(actor, definition):
             raise Forbidden("Sie dürfen diesen Prozess nicht starten.", code="start_forbidden")
+        data = start_data.validated(platform, session, definition, declared, data)
         ags = _municipality_for_start(actor, data)
         instance = instances.start(platform, session, actor, definition, business_key, ags, data)
         session.flush()
@@ -179,4 +181,25 @@ def set_status(platform: Platform, actor: Actor, instance_id: int, action: str) 
         instance.updated_at = instances.now()
         audit.record(session, actor, f"instance.{action}", "process_instance", instance.id,
                      instance_id=instance.id, before=before, after=instance.status)
+        return summary(instance)
+
+
+def retry(platform: Platform, actor: Actor, instance_id: int) -> dict:
+    """Run a case in `error` again: its open user tasks are assigned anew, with the assignment
+    properties of the newest deployed version of its process (the fixed model). 409 when the
+    error lies in the flow itself (a failed script or expression), which a retry cannot mend."""
+    if not (actor.is_admin or "sachbearbeitung" in actor.groups):
+        raise Forbidden("Nur Administration und Sachbearbeitung dürfen Vorgänge erneut ausführen.")
+    with platform.db.unit_of_work() as session:
+        instance = get_visible(session, actor, instance_id)
+        if instance.status != "error":
+            raise Conflict(f"Ein Vorgang im Status „{instance.status}“ kann nicht erneut "
+                           "ausgeführt werden.", code="invalid_transition")
+        instances.claim(session, instance)
+        fixed = instances.task_properties_of(platform, session,
+                                             latest(session, instance.process_key).id)
+        instances.retry_assignment(platform, session, actor, instances.load(platform, session, instance),
+                                   fixed)
+        audit.record(session, actor, "instance.retried", "process_instance", instance.id,
+                     instance_id=instance.id, after=instance.status)
         return summary(instance)

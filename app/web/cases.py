@@ -17,9 +17,10 @@ from .current import actor, page_number, platform, require_login, safe_next
 bp = Blueprint("web_cases", __name__)
 bp.before_request(require_login)
 
-ACTIONS = {"anhalten": "suspend", "fortsetzen": "resume", "beenden": "terminate"}
+ACTIONS = {"anhalten": "suspend", "fortsetzen": "resume", "beenden": "terminate",
+           "wiederholen": "retry"}
 DONE = {"suspend": _l("Der Vorgang wurde angehalten."), "resume": _l("Der Vorgang wurde fortgesetzt."),
-        "terminate": _l("Der Vorgang wurde beendet.")}
+        "terminate": _l("Der Vorgang wurde beendet."), "retry": _l("Der Vorgang wurde erneut ausgeführt.")}
 
 
 @bp.get("/vorgaenge")
@@ -49,6 +50,16 @@ def case(instance_id: int):  # noqa: ANN201
 def control(instance_id: int, aktion: str):  # noqa: ANN201
     action = ACTIONS.get(aktion)
     if action is None:
+        return redirect(url_for("web_cases.case", instance_id=instance_id))
+    if action == "retry":
+        result = processes.retry(platform(), actor(), instance_id)
+        if result["status"] == "error":
+            flash(_("Der Vorgang ist erneut auf einen Fehler gelaufen: %(msg)s",
+                    msg=result["error_message"] or ""), "danger")
+        else:
+            flash(str(DONE[action]), "success")
+        if request.form.get("next") == "stoerungen":
+            return redirect(url_for("web_admin.incidents"))
         return redirect(url_for("web_cases.case", instance_id=instance_id))
     processes.set_status(platform(), actor(), instance_id, action)
     flash(str(DONE[action]), "success")

@@ -30,6 +30,7 @@ ACTIONS = {
     "instance.suspend": "Vorgang angehalten",
     "instance.resume": "Vorgang fortgesetzt",
     "instance.terminate": "Vorgang beendet",
+    "instance.retried": "Vorgang erneut ausgeführt",
     "task.completed": "Aufgabe erledigt",
     "task.claimed": "Aufgabe übernommen",
     "task.unclaimed": "Aufgabe an die Gruppe zurückgegeben",

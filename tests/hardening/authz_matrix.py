@@ -88,6 +88,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/process-instances/<int:instance_id>/resume"): Entry("suspended_instance",
                                                                        only("sachbearbeitung", "admin")),
     ("POST", "/api/process-instances/<int:instance_id>/terminate"): Entry("instance", only("sachbearbeitung", "admin")),
+    ("POST", "/api/process-instances/<int:instance_id>/retry"): Entry("failed_instance",
+                                                                      only("sachbearbeitung", "admin")),
     ("GET", "/api/process-instances/<int:instance_id>/documents"): Entry("instance", case_visibility()),
     ("POST", "/api/process-instances/<int:instance_id>/documents"): Entry("document_upload", case_visibility()),
     ("GET", "/api/documents/<int:document_id>"): Entry("document", case_visibility()),

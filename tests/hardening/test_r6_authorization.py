@@ -166,6 +166,15 @@ def _suspended_instance(w: World, method: str, rule: str, role: str, variant: st
     return method, rule.replace("<int:instance_id>", str(iid)), {}, None
 
 
+def _failed_instance(w: World, method: str, rule: str, role: str, variant: str):  # noqa: ANN202
+    """A case in `error` whose open task could not be assigned (a retry assigns it)."""
+    iid, task_id = w.task(variant)
+    with w.platform.db.unit_of_work() as s:
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == iid).values(
+            status="error", error_task_id=task_id, error_message="Zuständigkeit unbekannt"))
+    return method, rule.replace("<int:instance_id>", str(iid)), {}, None
+
+
 def _document_upload(w: World, method: str, rule: str, role: str, variant: str):  # noqa: ANN202
     iid = w.instance(variant)["id"]
     return method, rule.replace("<int:instance_id>", str(iid)), {
@@ -306,7 +315,8 @@ def _static(w: World, method: str, rule: str, role: str, variant: str):  # noqa:
 BUILDERS = {name[1:]: fn for name, fn in dict(globals()).items()
             if name.startswith("_") and callable(fn) and fn.__code__.co_varnames[:5] ==
             ("w", "method", "rule", "role", "variant")}
-MUNICIPAL = {"start", "instance_list", "instance", "suspended_instance", "document_upload", "document",
+MUNICIPAL = {"start", "instance_list", "instance", "suspended_instance", "failed_instance", "document_upload",
+             "document",
              "task_list", "task", "claimed_task", "complete", "municipality_filter", "municipality",
              "hfag_status"}
 

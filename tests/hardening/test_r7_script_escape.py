@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.models import AuditEntry, ProcessInstance
 from tests.hardening.conftest import assert_problem
-from tests.integration.helpers import BPMN_HEAD, open_tasks, script_process
+from tests.integration.helpers import BPMN_HEAD, open_tasks, script_process, with_start_form
 from tests.integration.worker_support import wait_for
 
 # Expressions: usable as a script (`ergebnis = …`), a gateway condition and a DMN cell.
@@ -65,6 +65,7 @@ STATEMENTS = {
 REASONS = ("nicht erlaubt", "Unzulässig", "Zeitlimit", "Grenze", "RecursionError", "SystemExit",
            "Fehler im Ausdruck", "zu groß")
 TIME_LIMIT = 0.5
+STUFE = {"stufe_basis": {"type": "string"}}  # the start data every case is started with
 
 
 @pytest.fixture
@@ -146,7 +147,7 @@ def _dmn_process(pid: str, payload: str, cell: str) -> dict[str, bytes]:
     <bpmn:sequenceFlow id="f3" sourceRef="ut" targetRef="e" />
   </bpmn:process>
 </bpmn:definitions>""").encode()
-    return {f"{pid}.bpmn": bpmn, f"{pid}.dmn": dmn}
+    return {**with_start_form(bpmn, pid, STUFE), f"{pid}.dmn": dmn}
 
 
 def _cases(context: str, marker: Path) -> dict[str, dict[str, bytes]]:
@@ -156,11 +157,11 @@ def _cases(context: str, marker: Path) -> dict[str, dict[str, bytes]]:
         payloads = {**{k: f"ergebnis = {v}" for k, v in EXPRESSIONS.items()}, **STATEMENTS}
         for name, code in payloads.items():
             pid = f"r7_script_{name}"
-            cases[pid] = {f"{pid}.bpmn": script_process(pid, _with_marker(code, marker))}
+            cases[pid] = with_start_form(script_process(pid, _with_marker(code, marker)), pid, STUFE)
     elif context == "gateway":
         for name, code in EXPRESSIONS.items():
             pid = f"r7_gateway_{name}"
-            cases[pid] = {f"{pid}.bpmn": _gateway_process(pid, _with_marker(code, marker))}
+            cases[pid] = with_start_form(_gateway_process(pid, _with_marker(code, marker)), pid, STUFE)
     else:
         for i, (name, code) in enumerate(EXPRESSIONS.items()):
             cell = CELLS[i % len(CELLS)] if name not in ("open_builtin", "dunder_import") else "output"
@@ -183,9 +184,9 @@ def test_escape_payloads_end_in_an_error_state_and_never_run(context, as_user, t
     cases = _cases(context, marker)
     assert len(cases) >= 15
     modeler, sb = as_user("modeler1"), as_user("sb1")
-    files = {name: content for case in cases.values() for name, content in case.items()}
-    for chunk in range(0, len(files), 40):
-        part = dict(list(files.items())[chunk:chunk + 40])
+    per_case = list(cases.values())
+    for chunk in range(0, len(per_case), 15):  # a case's files (BPMN, start form, DMN) together
+        part = {name: content for case in per_case[chunk:chunk + 15] for name, content in case.items()}
         r = _deploy(modeler, part)
         assert r.status_code == 201, r.get_json()
     failures = []
@@ -227,8 +228,8 @@ def test_a_deployed_payload_cannot_be_smuggled_in_through_start_data(as_user, tm
     """Start data is data: an expression-looking string is never evaluated."""
     marker = tmp_path / "pwned"
     modeler, sb = as_user("modeler1"), as_user("sb1")
-    assert _deploy(modeler, {"r7_daten.bpmn": script_process(
-        "r7_daten", "laenge = len(eingabe)")}).status_code == 201
+    assert _deploy(modeler, with_start_form(script_process("r7_daten", "laenge = len(eingabe)"),
+                                            "r7_daten", {"eingabe": {"type": "string"}})).status_code == 201
     payload = _with_marker(EXPRESSIONS["dunder_import"], marker)
     body = sb.post("/api/process-instances", json={"process_key": "r7_daten",
                                                    "data": {"eingabe": payload}}).get_json()

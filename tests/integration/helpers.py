@@ -34,6 +34,23 @@ def script_process(pid: str, script: str, lane: str = "sachbearbeitung") -> byte
 </bpmn:definitions>""").encode()
 
 
+def with_start_form(bpmn: bytes, form: str, properties: dict) -> dict[str, bytes]:
+    """The process's start event declares the start form `form` (a JSON Schema with
+    `properties`): the files to deploy, {<form>.schema.json, <form>.bpmn}."""
+    import json
+    import re
+
+    name = f"{form}.schema.json"
+    declaration = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property '
+                   f'name="formJsonSchemaFilename" value="{name}" /></spiffworkflow:properties>'
+                   '</bpmn:extensionElements>')
+    text, n = re.subn(r"(<bpmn:startEvent\b[^>]*[^/]>)", lambda m: m.group(1) + declaration,
+                      bpmn.decode(), count=1)
+    assert n == 1, "no start event"
+    schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    return {f"{form}.bpmn": text.encode(), name: json.dumps(schema).encode()}
+
+
 def deploy(user, files: dict[str, bytes]):  # noqa: ANN001, ANN201
     from io import BytesIO
 

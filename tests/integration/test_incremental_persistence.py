@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from app.engine import store
 from app.models import EngineTask
-from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks
+from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks, with_start_form
 
 MANY = (BPMN_HEAD.format(pid="viele_aufgaben") + """
   <bpmn:process id="viele_aufgaben" name="Viele Aufgaben" isExecutable="true">
@@ -48,6 +48,7 @@ MANY = (BPMN_HEAD.format(pid="viele_aufgaben") + """
     <bpmn:sequenceFlow id="f5" sourceRef="ut2" targetRef="e" />
   </bpmn:process>
 </bpmn:definitions>""").encode()
+VIELE = with_start_form(MANY, "viele", {"anzahl": {"type": "integer", "minimum": 0}})
 
 
 @contextmanager
@@ -78,7 +79,7 @@ def _instance_with(login, n: int):  # noqa: ANN001, ANN202
 
 
 def test_completing_a_task_after_2000_finished_tasks_writes_bounded_rows(login, platform, monkeypatch):
-    assert deploy(login("modeler1"), {"viele.bpmn": MANY}).status_code == 201
+    assert deploy(login("modeler1"), VIELE).status_code == 201
     sb, iid = _instance_with(login, 2000)
     with platform.db.unit_of_work() as s:
         finished = s.scalar(select(func.count()).select_from(EngineTask).where(
@@ -103,7 +104,7 @@ def test_completing_a_task_after_2000_finished_tasks_writes_bounded_rows(login, 
 
 
 def test_step_cost_in_rows_is_the_same_for_20_and_2000_finished_tasks(login, platform):
-    assert deploy(login("modeler1"), {"viele.bpmn": MANY}).status_code in (200, 201)
+    assert deploy(login("modeler1"), VIELE).status_code in (200, 201)
     measured = []
     for n in (20, 2000):
         sb, iid = _instance_with(login, n)
@@ -119,7 +120,7 @@ def test_reloaded_instance_is_identical_after_incremental_saves(login, platform)
     from app.models import ProcessInstance
     from app.services import instances
 
-    assert deploy(login("modeler1"), {"viele.bpmn": MANY}).status_code in (200, 201)
+    assert deploy(login("modeler1"), VIELE).status_code in (200, 201)
     sb, iid = _instance_with(login, 30)
     [task] = open_tasks(sb, iid)
     r = sb.post(f"/api/tasks/{task['id']}/complete", json={"data": {"vermerk": "erledigt"}})

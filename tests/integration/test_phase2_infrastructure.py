@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.models import BudgetBooking, Document
 from app.services import documents, ledger, mail, pdf
 from app.services.operators import OperatorContext
-from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks, pdf_text, run_jobs
+from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks, pdf_text, run_jobs, with_start_form
 from tests.integration.mail_support import smtp_server  # noqa: F401 - fixture
 
 PDF_BYTES = pdf.render_pdf("mitteilung.html", {"betreff": "Projektskizze", "absaetze": ["Test"]})
@@ -182,7 +182,8 @@ def _operator_process() -> bytes:
 
 def test_operators_render_mail_and_bind_or_route_to_a_task(login, platform, smtp_server):
     sb = login("sb1")
-    assert deploy(login("modeler1"), {"op_test.bpmn": _operator_process()}).status_code == 201
+    assert deploy(login("modeler1"), with_start_form(
+        _operator_process(), "op_test", {"betraege": {"type": "object"}})).status_code == 201
     sb.post("/api/budget-positions", json={"haushaltsjahr": 2030, "titel": "0702-88301",
                                            "ansatz_cents": 100_000})
     ok = sb.post("/api/process-instances", json={"process_key": "op_test", "data": {

@@ -3,7 +3,7 @@ instance or start a new instance with a message start event — same rules as th
 
 from __future__ import annotations
 
-from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks
+from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks, with_start_form
 
 FORM = """<bpmn:extensionElements><spiffworkflow:properties>
         <spiffworkflow:property name="formJsonSchemaFilename" value="demo/eskalation.schema.json" />
@@ -65,7 +65,8 @@ STARTER = (BPMN_HEAD.format(pid="neu_per_nachricht") + f"""
 def _deploy_all(login):  # noqa: ANN001, ANN202
     r = deploy(login("modeler1"), {
         "empfaenger.bpmn": WAITER, "neu.bpmn": STARTER,
-        "sender_a.bpmn": sender("sender_a", "auftrag", '{"business_key": ziel, "wert": 42}'),
+        **with_start_form(sender("sender_a", "auftrag", '{"business_key": ziel, "wert": 42}'),
+                          "sender_a", {"ziel": {"type": "string"}}),
         "sender_b.bpmn": sender("sender_b", "neuer_vorgang", '{"business_key": "NEU-7", "betreff": "Test"}'),
     })
     assert r.status_code == 201, r.get_json()
