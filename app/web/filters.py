@@ -79,6 +79,7 @@ ACTIONS = {
     "user.login": "Anmeldung",
     "user.logout": "Abmeldung",
     "user.sessions_revoked": "Sitzungen und Tokens des Benutzers beendet",
+    "user.token_issued": "API-Token ausgestellt",
 }
 # events of the machinery, not of the case: folded away in a case's history
 TECHNICAL_ACTIONS = frozenset({

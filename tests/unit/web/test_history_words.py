@@ -12,10 +12,18 @@ ROOT = Path(__file__).resolve().parents[3]
 RECORDED = re.compile(r'audit\.record\(\s*[^,()]+,\s*[^,()]+,\s*"([a-z0-9_]+\.[a-z0-9_]+)"', re.S)
 
 
+LITERAL = re.compile(r'"([a-z0-9_]+)\.([a-z0-9_]+)"')
+
+
 def _recorded_actions() -> set[str]:
-    found = set()
-    for path in [*ROOT.joinpath("app").rglob("*.py"), *ROOT.joinpath("workers").rglob("*.py")]:
-        found |= set(RECORDED.findall(path.read_text(encoding="utf-8")))
+    """Codes passed to audit.record, plus every literal "prefix.name" with one of their prefixes
+    (codes handed on through helpers, e.g. the sign-in's "user.token_issued")."""
+    sources = [p.read_text(encoding="utf-8") for p in
+               [*ROOT.joinpath("app").rglob("*.py"), *ROOT.joinpath("workers").rglob("*.py")]]
+    found = {code for text in sources for code in RECORDED.findall(text)}
+    prefixes = {"user", "instance", "task", "incident", "service", "timer"}
+    for text in sources:
+        found |= {f"{a}.{b}" for a, b in LITERAL.findall(text) if a in prefixes}
     return found
 
 
