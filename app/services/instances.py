@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from app.models import (
     ServiceJob,
 )
 
-from . import audit, correlation, outbox
+from . import audit, correlation, due_dates, outbox
 from .context import Actor
 from .errors import Conflict, NotFound
 from .platform import Platform
@@ -299,6 +299,7 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
             else:
                 ht.outcome = "cancelled"
     evaluate = platform.runtime.script_engine.environment.evaluate
+    properties = task_properties_of(platform, session, instance.definition_id) if ready else {}
     for task_id, t in ready.items():
         if task_id in open_rows:
             continue
@@ -312,7 +313,8 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
             instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
             name=t.name, title=t.title, lane=t.lane, candidate_group=group,
             municipality_ags=ags, form_schema=t.form_schema, form_ui_schema=t.form_ui_schema,
-            due_at=now() + timedelta(days=t.due_in_days) if t.due_in_days else None,
+            due_at=due_dates.due_at(properties.get(t.name, {}), t.data, evaluate, now(),
+                                    t.due_in_days),
         ))
 
 

@@ -7,7 +7,7 @@ municipalities reach their own tasks and the cluster case they belong to."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from tests.integration.helpers import open_tasks, run_jobs
 from tests.integration.phase2_support import (  # noqa: F401 - login fixture
@@ -97,8 +97,11 @@ def test_evaluation_selection_consultation_and_approval_show_what_they_decide_on
     ctx = context_of(login("ressort-finanzen"), opinions["finanzen"])
     assert ctx["cluster_name"] == "Odenwald digital" and ctx["auswahl_rang"] == 1
     assert ctx["finanzplan"][0]["betrag_cents"] == 125_000_000
-    text = _page(app, "ressort-finanzen", opinions["finanzen"])
-    assert "Gemeinsame digitale Verwaltung" in text and "1.250.000,00 €" in text
+    r = Browser(app, "ressort-finanzen").get(f"/aufgaben/{opinions['finanzen']['id']}")
+    html = r.get_data(as_text=True)
+    assert "Gemeinsame digitale Verwaltung" in text_of(html) and "1.250.000,00 €" in text_of(html)
+    assert 'rows="8"></textarea>' in html and 'name="f.stellungnahme_text"' in html  # multi-line
+    assert 'type="radio"' in html and "Zustimmung mit Auflagen" in html  # with a vote
     for code, task in opinions.items():
         votum = {"votum": "mit_auflagen", "auflagen": "Offene Daten sind bereitzustellen."} \
             if code == "wirtschaft" else {"votum": "zustimmend"}
@@ -149,8 +152,9 @@ def test_partner_opens_its_tasks_and_sees_the_cluster_case_and_the_lead_sees_the
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'value="Anna Antrag"' not in html and "Lahn digital" in text_of(html)
-    cases = text_of(browser.get("/vorgaenge").get_data(as_text=True))
-    assert "Lahn digital" in cases or data["aufruf"] in cases or f"{iid}" in cases
+    home = browser.get("/").get_data(as_text=True)  # "Vorgänge meiner Kommune"
+    assert "Vorgänge meiner Kommune" in home and f'href="/vorgaenge/{iid}"' in home
+    assert f'href="/vorgaenge/{iid}"' in browser.get("/vorgaenge").get_data(as_text=True)
     assert browser.get(f"/vorgaenge/{iid}").status_code == 200
     assert partner.get(f"/api/process-instances/{iid}").status_code == 200
     r = partner.post(f"/api/process-instances/{iid}/documents", data={
@@ -177,6 +181,8 @@ def test_partner_opens_its_tasks_and_sees_the_cluster_case_and_the_lead_sees_the
         "antwortfrist_tage": 10})
     run_jobs(platform)
     rueckfrage = one_task(lead, iid, "rueckfrage_beantworten")
+    left = datetime.fromisoformat(rueckfrage["due_at"]) - datetime.now(UTC)
+    assert timedelta(days=9, hours=23) < left <= timedelta(days=10)  # the answer's deadline
     ctx = context_of(lead, rueckfrage)
     assert ctx["rueckfrage_text"] == "Bitte die Betriebskosten erläutern."
     assert ctx["antwortfrist_tage"] == 10
