@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.schemas.phase2 import (
+    AufrufAntragSchema,
     AufrufSchema,
     BlaupauseListArgs,
     BlaupauseSchema,
@@ -48,3 +49,10 @@ def digicheck_results(args: dict) -> list:
 def foerderaufrufe(args: dict) -> list:
     """Förderaufrufe mit Einreichungsfrist und Status (offen=true: nur laufende)."""
     return calls.list_calls(platform(), current_actor(), only_open=args["offen"])
+
+
+@blp.route("/foerderaufrufe/<kennung>/antraege", methods=["GET"])
+@blp.response(200, AufrufAntragSchema(many=True))
+def antraege(kennung: str) -> list:
+    """Die Anträge eines Förderaufrufs (Kommunen sehen nur die ihrer eigenen Vorgänge)."""
+    return calls.list_applications(platform(), current_actor(), kennung)

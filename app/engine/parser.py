@@ -41,7 +41,9 @@ __all__ = ["DefinitionInvalid", "ParsedDefinition", "PortalBpmnParser", "Problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 MAX_XML_ELEMENTS = 20_000  # a large real model with diagram information has a few thousand
-FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
+# the form a user task asks, and the read-only form of what it is about (its context)
+FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename",
+                   "contextJsonSchemaFilename", "contextUiSchemaFilename")
 
 
 def _with_parser(tag: str, parser_class: type) -> tuple[type, type]:
@@ -346,7 +348,7 @@ def _collect_forms(specs, uploaded: dict[str, bytes], lookup) -> tuple[dict, lis
                     continue
                 try:
                     doc = json.loads(raw)
-                    if prop == "formJsonSchemaFilename":
+                    if prop.endswith("JsonSchemaFilename"):
                         Draft202012Validator.check_schema(doc)
                 except (ValueError, SchemaError) as exc:
                     problems.append(Problem(

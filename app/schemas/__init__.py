@@ -65,6 +65,8 @@ class InstanceListArgs(PageArgs):
 class TaskListArgs(PageArgs):
     scope = fields.String(load_default="groups", validate=validate.OneOf(["mine", "groups"]))
     process_key = fields.String(validate=validate.Length(max=120))
+    instance_id = fields.Integer(validate=validate.Range(1, 2**63 - 1),
+                                metadata={"description": "Nur Aufgaben dieses Vorgangs."})
     municipality = fields.String(validate=validate.Length(max=8))
     due_before = fields.AwareDateTime(default_timezone=None)
 
@@ -101,12 +103,21 @@ class TaskBrief(Schema):
     follow_up_at = fields.DateTime(allow_none=True)
 
 
+class TaskContext(Schema):
+    schema = fields.Dict(metadata={"description": "Lesendes JSON Schema (Titel, Formate)."})
+    ui_schema = fields.Dict()
+    data = fields.Dict(metadata={"description": "Die Werte, auf die sich die Aufgabe bezieht."})
+
+
 class TaskDetail(TaskBrief):
     form_schema = fields.Dict(allow_none=True)
     ui_schema = fields.Dict(allow_none=True)
     data = fields.Dict()
     documentation = fields.String(allow_none=True)
     instance_status = fields.String()
+    context = fields.Nested(TaskContext, allow_none=True, metadata={
+        "description": "Worum es geht: die Angaben, auf denen die Entscheidung beruht "
+                       "(nur was das Kontextformular der Aufgabe im Modell nennt)."})
 
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:

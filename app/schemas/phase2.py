@@ -107,3 +107,15 @@ class AufrufSchema(Schema):
     schwellenwert = fields.Integer()
     status = fields.String()
     offen = fields.Boolean()
+
+
+class AufrufAntragSchema(Schema):
+    antrag_id = fields.Integer(metadata={"description": "Vorgang (Prozessinstanz) des Antrags."})
+    cluster_name = fields.String()
+    lead_ags = fields.String()
+    landesteil = fields.String()
+    groessenklasse = fields.String()
+    foerdersumme_cents = fields.Integer()
+    eingereicht_at = fields.String(metadata={"description": "Zeitpunkt (ISO 8601)."})
+    status = fields.String()
+    punkte = fields.String(allow_none=True, metadata={"description": "Gewichtete Punktzahl."})

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from app.domain import evaluation
 from app.domain.cluster import GROSS, KLEIN, size_class
 from app.domain.errors import FieldError, RuleViolation, ValidationFailed
-from app.models import AufrufAntrag, Foerderaufruf, HumanTask, Municipality, User
+from app.models import AufrufAntrag, Foerderaufruf, HumanTask, Municipality, ProcessInstance, User
 
-from . import audit, messages
+from . import audit, messages, processes
 from .context import SYSTEM, Actor
 from .errors import NotFound
 from .platform import Platform
@@ -266,7 +266,35 @@ def _names(inputs: _Inputs) -> dict[str, str]:
     return {str(a.instance_id): a.cluster_name for a in inputs.apps}
 
 
-def selection_json(sel: evaluation.Selection, names: dict[str, str]) -> dict:
+GROUP_KEYS = {group: key for key, group in QUOTE_KEYS.items()}
+
+
+def _criteria(bewertungen: list[dict]) -> dict[int, dict[str, float]]:
+    """Mean points per criterion and application (what the clerk compares in the ranking)."""
+    points: dict[int, dict[str, list[int]]] = {}
+    for b in bewertungen:
+        aid = int((b.get("antrag") or {})["antrag_id"])
+        for crit, value in (b.get("punkte") or {}).items():
+            points.setdefault(aid, {}).setdefault(crit, []).append(int(value))
+    return {aid: {c: round(sum(v) / len(v), 2) for c, v in per.items()}
+            for aid, per in points.items()}
+
+
+def _tables(sel: evaluation.Selection, names: dict[str, str],
+            criteria: dict[int, dict[str, float]]) -> dict[str, list[dict]]:
+    """The ranking as one table per Landesteil and size class (keys as in the call's quota)."""
+    tables: dict[str, list[dict]] = {key: [] for key in QUOTE_KEYS}
+    for group, entries in sel.ranking.items():
+        tables.setdefault(GROUP_KEYS.get(group, "_".join(group)), []).extend({
+            "rang": e.rank, "antrag_id": int(e.id), "cluster_name": names.get(e.id, e.id),
+            "punkte": float(e.score), **criteria.get(int(e.id), {}),
+            "foerdersumme_cents": e.requested_cents, "ausgewaehlt": e.selected,
+            "grund": e.reason} for e in entries)
+    return tables
+
+
+def selection_json(sel: evaluation.Selection, names: dict[str, str],
+                   criteria: dict[int, dict[str, float]] | None = None) -> dict:
     groups = []
     for (landesteil, groesse), entries in sel.ranking.items():
         groups.append({"landesteil": landesteil, "groessenklasse": groesse, "eintraege": [{
@@ -276,6 +304,9 @@ def selection_json(sel: evaluation.Selection, names: dict[str, str]) -> dict:
     return {"gruppen": groups, "ausgewaehlt": [int(i) for i in sel.selected],
             "nicht_ausgewaehlt": {k: v for k, v in sel.not_selected.items()},
             "budget_cents": sel.budget_cents, "verplant_cents": sel.allocated_cents,
+            "verfuegbar_cents": None if sel.budget_cents is None
+            else sel.budget_cents - sel.allocated_cents,
+            "tabellen": _tables(sel, names, criteria or {}),
             "abweichungen": [{"aufnehmen": [int(i) for i in o.add],
                               "herausnehmen": [int(i) for i in o.remove],
                               "begruendung": o.justification} for o in sel.overrides]}
@@ -295,7 +326,7 @@ def rank(session: Session, *, kennung: str, instance_id: int, bewertungen: list[
     sel = _selection(inputs)
     audit.record(session, SYSTEM, "aufruf.rangfolge", "foerderaufruf", inputs.call.id,
                  instance_id=instance_id, details={"ausgewaehlt": list(sel.selected)})
-    return selection_json(sel, _names(inputs))
+    return selection_json(sel, _names(inputs), _criteria(bewertungen))
 
 
 def _override(sel: evaluation.Selection, form: dict) -> evaluation.Selection:
@@ -376,3 +407,17 @@ def list_calls(platform: Platform, actor: Actor, only_open: bool = False) -> lis
         rows = session.scalars(select(Foerderaufruf).order_by(Foerderaufruf.frist.desc())).all()
         result = [describe(c) for c in rows]
         return [c for c in result if c["offen"]] if only_open else result
+
+
+def list_applications(platform: Platform, actor: Actor, kennung: str) -> list[dict]:
+    """The applications of a call that the actor may see (staff: all; a municipality: those of
+    its cases), with group, state and — once ranked — the weighted score."""
+    with platform.db.unit_of_work() as session:
+        call = session.scalar(select(Foerderaufruf).where(Foerderaufruf.kennung == kennung))
+        if call is None:
+            raise NotFound("Förderaufruf nicht gefunden.", code="call_not_found")
+        visible = processes.visible_instances(actor).with_only_columns(ProcessInstance.id)
+        rows = session.scalars(select(AufrufAntrag).where(
+            AufrufAntrag.aufruf_id == call.id, AufrufAntrag.instance_id.in_(visible))
+            .order_by(AufrufAntrag.id)).all()
+        return [{**_application(a), "punkte": a.score} for a in rows]

@@ -103,6 +103,7 @@ def case_view(platform: Platform, actor: Actor, instance_id: int) -> dict:
             incidents=_incidents(session, actor, instance_id),
             forms=definition.forms or {},
             can_control=actor.is_admin or "sachbearbeitung" in actor.groups,
+            can_upload=not processes.only_participant(actor, instance),
         )
     detail["documents"] = documents.list_documents(platform, actor, instance_id)
     return detail
@@ -134,6 +135,7 @@ def task_view(platform: Platform, actor: Actor, task_id: str) -> dict:
             case={k: v for k, v in case["data"].items() if k not in INTERNAL_KEYS},
             business_key=instance.business_key, process_name=definition.name or definition.key,
             forms=definition.forms or {}, definition_version=definition.version,
+            can_upload=not processes.only_participant(actor, instance),
             municipality_name=inbox.municipality_names(
                 session, {ht.municipality_ags}).get(ht.municipality_ags),
             assignee_name=(inbox.user_names(session, {ht.assignee_id}).get(ht.assignee_id) or {})

@@ -26,9 +26,9 @@ from app.models import Document
 
 from . import audit
 from .context import Actor
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .platform import Platform
-from .processes import get_visible
+from .processes import get_visible, only_participant
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -243,6 +243,9 @@ def upload(platform: Platform, actor: Actor, instance_id: int, filename: str, co
     """Use case: a user who may see the case adds a file to it."""
     with platform.db.unit_of_work() as session:
         instance = get_visible(session, actor, instance_id)
+        if only_participant(actor, instance):
+            raise Forbidden("Dateien zum Vorgang legt die federführende Kommune ab.",
+                            code="not_case_owner")
         if instance.status in ("completed", "terminated"):
             raise Conflict("Zu einem abgeschlossenen Vorgang können keine Dateien mehr "
                            "hinzugefügt werden.", code="instance_closed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ from app.models import (
     ServiceJob,
 )
 
-from . import audit, correlation, outbox
+from . import audit, correlation, due_dates, outbox
 from .context import Actor
 from .errors import Conflict, NotFound
 from .platform import Platform
@@ -328,13 +328,15 @@ def _sync_human_tasks(platform, session, instance, snap, actor, completed_task_i
                 ht.outcome, ht.completed_by_id = "completed", actor.user_id
             else:
                 ht.outcome = "cancelled"
+    properties = task_properties_of(platform, session, instance.definition_id) if owners else {}
     for task_id, (group, ags) in owners.items():
         t = ready[task_id]
         session.add(HumanTask(
             instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
             name=t.name, title=t.title, lane=t.lane, candidate_group=group,
             municipality_ags=ags, form_schema=t.form_schema, form_ui_schema=t.form_ui_schema,
-            due_at=now() + timedelta(days=t.due_in_days) if t.due_in_days else None,
+            due_at=due_dates.due_at(properties.get(t.name, {}), t.data, evaluate, now(),
+                                    t.due_in_days),
         ))
 
 

@@ -30,11 +30,24 @@ def visible_instances(actor: Actor):  # noqa: ANN201
         conditions.append(exists().where(
             HumanTask.instance_id == ProcessInstance.id,
             HumanTask.candidate_group.in_(actor.groups)))
+    if "kommune" in actor.groups and actor.municipalities:
+        # a partner municipality sees the (lead's) case it was asked to take part in
+        conditions.append(exists().where(
+            HumanTask.instance_id == ProcessInstance.id, HumanTask.candidate_group == "kommune",
+            HumanTask.municipality_ags.in_(actor.municipalities)))
     if actor.user_id is not None:
         conditions.append(ProcessInstance.created_by_id == actor.user_id)
     if not conditions:
         return q.where(False)
     return q.where(or_(*conditions))
+
+
+def only_participant(actor: Actor, instance: ProcessInstance) -> bool:
+    """The actor sees the case only as a partner municipality (another municipality leads it):
+    it may read the case and work on its own tasks, not add to the lead's files."""
+    return not (actor.is_staff or actor.is_ressort) \
+        and instance.municipality_ags not in actor.municipalities \
+        and (actor.user_id is None or instance.created_by_id != actor.user_id)
 
 
 def get_visible(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:

@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.engine.runtime import find_task
 from app.models import Group, HumanTask, Municipality, ProcessInstance, User
 
-from . import audit, forms, instances, task_rules
+from . import audit, forms, instances, task_context, task_rules
 from .context import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .platform import Platform
@@ -37,7 +37,8 @@ def _visible_clause(actor: Actor):  # noqa: ANN202
 
 def list_tasks(platform: Platform, actor: Actor, *, scope: str = "groups", process_key=None,  # noqa: ANN001
                municipality=None, due_before: datetime | None = None, page: int = 1,
-               per_page: int = 25, include_completed: bool = False) -> dict:
+               per_page: int = 25, include_completed: bool = False,
+               instance_id: int | None = None) -> dict:
     with platform.db.unit_of_work() as session:
         if scope == "mine":
             q = select(HumanTask).where(HumanTask.assignee_id == actor.user_id)
@@ -52,6 +53,8 @@ def list_tasks(platform: Platform, actor: Actor, *, scope: str = "groups", proce
             q = q.where(HumanTask.process_key == process_key)
         if municipality:
             q = q.where(HumanTask.municipality_ags == municipality)
+        if instance_id:
+            q = q.where(HumanTask.instance_id == instance_id)
         if due_before:
             q = q.where(HumanTask.due_at <= due_before)
         total = session.scalar(select(func.count()).select_from(q.subquery()))
@@ -120,26 +123,42 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict:
         forms_by_name = instances.forms_of(platform, session, instance.definition_id)
         schema = forms_by_name.get(ht.form_schema) if ht.form_schema else None
         ui_schema = forms_by_name.get(ht.form_ui_schema) if ht.form_ui_schema else None
-        data = {}
-        documentation = None
+        data: dict = {}
+        documentation = context = None
         if ht.completed_at is None and instance.status == "running":
             loaded = instances.load(platform, session, instance)
             engine_task = find_task(loaded.workflow, ht.task_id)
             if engine_task is not None:
                 documentation = getattr(engine_task.task_spec, "documentation", None)
-                props = (schema or {}).get("properties", {})
-                data = {k: v for k, v in engine_task.data.items() if k in props}
+                # the loaded spec's own properties (a multi-instance task keeps them on its
+                # child spec, which the per-definition map by BPMN id does not see)
+                task_props = (getattr(engine_task.task_spec, "extensions", None) or {}).get(
+                    "properties") or task_rules.task_properties(platform, session, ht)
+                data = _prefill(schema, task_props, engine_task.data)
+                context = task_context.build(platform, session, task_props, forms_by_name,
+                                             engine_task.data)
         if ht.draft:  # a draft never overrides what the server owns (readOnly)
             data = forms.server_values(schema or {}, {**data, **ht.draft}, data)
         result = brief(ht, _usernames(session, {ht.assignee_id} if ht.assignee_id else set()))
         result.update(form_schema=schema, ui_schema=ui_schema, data=data,
-                      documentation=documentation, instance_status=instance.status)
+                      documentation=documentation, instance_status=instance.status,
+                      context=context)
         return result
 
 
 def _engine_data(workflow, task_id: str) -> dict:  # noqa: ANN001
     task = find_task(workflow, task_id)
     return dict(task.data) if task is not None else {}
+
+
+def _prefill(schema: dict | None, task_props: dict, data: dict) -> dict:
+    """The form starts with the case's values of its fields — unless the model says the form
+    asks someone else than the case's author (prefillForm="false", e.g. a partner's reply
+    whose field names equal the lead's)."""
+    if str(task_props.get("prefillForm", "true")).lower() == "false":
+        return {}
+    props = (schema or {}).get("properties", {})
+    return {k: v for k, v in data.items() if k in props}
 
 
 def claim(platform: Platform, actor: Actor, task_id: str) -> dict:

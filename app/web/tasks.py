@@ -91,7 +91,16 @@ def _render(view: dict, data: dict, errors: list[dict], *, focus: str | None = N
                                  readonly=not view["can_complete"], file_label=_file_label(view))
     summary = case_summary(view)
     return render_template("web/task.html", view=view, form=form, summary=summary,
-                           message=message), status
+                           context=task_context(view), message=message), status
+
+
+def task_context(view: dict) -> formrender.FormView | None:
+    """"Worum es geht": the values the task's model names as its context, read-only."""
+    context = view.get("context") or {}
+    if not context.get("data"):
+        return None
+    return formrender.build_form(context["schema"], context.get("ui_schema"), context["data"],
+                                 readonly=True, file_label=_file_label(view))
 
 
 def _file_label(view: dict):  # noqa: ANN202

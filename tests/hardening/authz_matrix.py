@@ -117,6 +117,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # --- Phase 2 reading
     ("GET", "/api/blaupausen"): Entry("plain", SIGNED_IN),
     ("GET", "/api/foerderaufrufe"): Entry("plain", SIGNED_IN),
+    # the applications of a call: everyone signed in, filtered to the cases they may see
+    # (tests/integration/test_phase2_task_context.py); an unknown call is a 404
+    ("GET", "/api/foerderaufrufe/<kennung>/antraege"): Entry("call_applications", roles(PASS)),
     ("GET", "/api/digicheck-results"): Entry("municipality_filter", roles(
         OK, kommune=(OK, FORBIDDEN), ressort=FORBIDDEN)),
     # --- Phase 1: master data, parameters, simulator, release (role checks precede lookups)

@@ -284,6 +284,10 @@ def _municipality(w: World, method: str, rule: str, role: str, variant: str):  #
     return method, rule.replace("<string:ags>", w.ags[variant]), {}, None
 
 
+def _call_applications(w: World, method: str, rule: str, role: str, variant: str):  # noqa: ANN202
+    return method, rule.replace("<kennung>", "FA-R6-UNBEKANNT"), {}, None
+
+
 def _hfag_status(w: World, method: str, rule: str, role: str, variant: str):  # noqa: ANN202
     return method, rule.replace("<string:ags>", w.ags[variant]), {"json": {"hfag_status": None}}, None
 

@@ -216,3 +216,10 @@ def ressort_tasks(login, iid: int) -> dict[str, dict]:  # noqa: ANN001
             if t["name"] == "stellungnahme_abgeben":
                 result[code] = t
     return result
+
+
+def context_of(user, task: dict) -> dict:  # noqa: ANN001
+    """The values a task shows as its context ("Worum es geht") in GET /api/tasks/<id>."""
+    r = user.get(f"/api/tasks/{task['id']}")
+    assert r.status_code == 200, r.get_json()
+    return (r.get_json()["context"] or {}).get("data") or {}

@@ -148,6 +148,9 @@ def test_plan_payment_reports_and_reclaim_after_60_percent_spent(login, platform
 
     sb = login("sb1")
     pruefen = _task(sb, iid, "vn_pruefen")
+    nachweis = sb.get(f"/api/tasks/{pruefen['id']}").get_json()["context"]["data"]  # issue 12
+    assert nachweis["ist_massnahmen"][0]["bezeichnung"] == "Digitalstrategie"
+    assert nachweis["sachbericht"].startswith("Die Digitalstrategie wurde erarbeitet")
     r = _complete(sb, pruefen, {"ergebnis": "teilweise_anerkannt", "pruefvermerk": "Belege.",
                                 "nicht_foerderfaehig": str(spent // 100 + 1)})
     assert r.status_code == 422

@@ -17,6 +17,7 @@ from tests.integration.phase2_support import (  # noqa: F401 - login fixture
     answers,
     budget,
     complete,
+    context_of,
     group,
     login,
     one_task,
@@ -65,7 +66,9 @@ def test_whole_flow_from_call_to_published_blaupause(login, platform, smtp_serve
     run_jobs(platform)
     [rueckfrage] = smtp_server.to(data["ansprechperson_email"])
     assert "Rückfrage" in rueckfrage["Subject"]
-    complete(lead, one_task(lead, iid, "rueckfrage_beantworten"),
+    rueckfrage_task = one_task(lead, iid, "rueckfrage_beantworten")
+    assert context_of(lead, rueckfrage_task)["rueckfrage_text"] == "Bitte die Betriebskosten erläutern."
+    complete(lead, rueckfrage_task,
              {"antwort": "Die Betriebskosten tragen die Kommunen ab 2029 selbst."})
     complete(sb, one_task(sb, iid, "vollstaendigkeit_pruefen"), {"pruefergebnis": "vollstaendig"})
     run_jobs(platform)
@@ -117,7 +120,11 @@ def test_whole_flow_from_call_to_published_blaupause(login, platform, smtp_serve
     for jahr in (y, y + 1):
         complete(lead, one_task(lead, iid, "mittelabruf"), {"jahr": jahr, "betrag_cents": betraege[jahr],
                                                              "verwendungszweck": "Personal"})
-        complete(sb, one_task(sb, iid, "mittelabruf_pruefen"), {"abruf_entscheidung": "freigeben"})
+        pruefen = one_task(sb, iid, "mittelabruf_pruefen")
+        abruf = context_of(sb, pruefen)  # issue 12: the clerk sees what is called off
+        assert (abruf["jahr"], abruf["betrag_cents"], abruf["verwendungszweck"]) == (
+            jahr, betraege[jahr], "Personal")
+        complete(sb, pruefen, {"abruf_entscheidung": "freigeben"})
         run_jobs(platform)
     complete(lead, one_task(lead, iid, "mittelabruf"), {"abschliessen": True})
     positions = {p["haushaltsjahr"]: p for p in sb.get("/api/budget-positions").get_json()}
@@ -128,10 +135,16 @@ def test_whole_flow_from_call_to_published_blaupause(login, platform, smtp_serve
     _travel_to(platform, iid, datetime(y + 1, 4, 2, 1, tzinfo=UTC))
     [erinnerung] = smtp_server.messages
     assert f"Zwischennachweis {y}" in erinnerung["Subject"]
-    complete(lead, one_task(lead, iid, "zwischennachweis_einreichen"), {
+    einreichen = one_task(lead, iid, "zwischennachweis_einreichen")
+    assert einreichen["due_at"].startswith(f"{y + 1}-04-30")  # issue 12: the deadline is the due date
+    complete(lead, einreichen, {
         "zn_ist_kosten": {"Personal": 90_000_000, "Sachkosten": 0, "Investitionen": 0},
         "zn_sachstand": "Das Bürgerportal ist in Betrieb."})
-    complete(sb, one_task(sb, iid, "zwischennachweis_pruefen"), {"zn_ergebnis": "ohne_beanstandung"})
+    pruefen = one_task(sb, iid, "zwischennachweis_pruefen")
+    zn = context_of(sb, pruefen)  # issue 12: which year, what was spent
+    assert zn["zn"] == {"jahr": y, "faellig": f"{y + 1}-04-30"}
+    assert zn["zn_ist_kosten"]["Personal"] == 90_000_000 and zn["aktenzeichen"] == az
+    complete(sb, pruefen, {"zn_ergebnis": "ohne_beanstandung"})
     run_jobs(platform)
 
     # Verwendungsnachweis after the term: 80 % of the volume spent → Rückforderung pro rata
@@ -139,9 +152,13 @@ def test_whole_flow_from_call_to_published_blaupause(login, platform, smtp_serve
     _travel_to(platform, iid, datetime.fromisoformat(detail["next_timer_at"]) + timedelta(hours=1))
     spent = {"Personal": 100_000_000, "Sachkosten": 99_999_999, "Investitionen": 0}  # 80 %
     assert abs(sum(spent.values()) - Fraction(VOLUME) * Fraction(8, 10)) < 1
-    complete(lead, one_task(lead, iid, "verwendungsnachweis_einreichen"), {
+    vn_task = one_task(lead, iid, "verwendungsnachweis_einreichen")
+    assert vn_task["due_at"].startswith(f"{y + 2}-06-30")
+    complete(lead, vn_task, {
         "ist_kosten": spent, "sachbericht": "Alle Maßnahmen wurden umgesetzt; Details im Bericht."})
     task = one_task(sb, iid, "verwendungsnachweis_pruefen")
+    vn = context_of(sb, task)
+    assert vn["ist_kosten"] == spent and vn["sachbericht"].startswith("Alle Maßnahmen")
     r = sb.post(f"/api/tasks/{task['id']}/complete", json={"data": {
         "anerkannte_kosten": {**spent, "Investitionen": 1}, "pruefvermerk": "geprüft"}})
     assert r.status_code == 422 and r.get_json()["errors"][0]["path"] == "/anerkannte_kosten/Investitionen"
