@@ -14,6 +14,7 @@ Unit tests of the sandbox pool and the in-process classifier: tests/unit/engine/
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from dataclasses import replace
@@ -75,6 +76,10 @@ def _files(context: str, pid: str, payload: str) -> dict[str, bytes]:
     return files
 
 
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _second_client(app, as_user) -> TokenUser:  # noqa: ANN001
     """Another user on a client of its own (the test client is not shared across threads)."""
     return TokenUser(app.test_client(), "sb1", as_user("sb1").headers["Authorization"][7:])
@@ -129,9 +134,10 @@ def test_a_memory_bomb_built_step_by_step_is_stopped_by_the_memory_bound(
     pid = "t11_script_memory"
     payload = "[list(range(10**6)) for i in range(200)]"
     assert _deploy(as_user("modeler1"), _files("script", pid, payload)).status_code == 201
-    started = time.monotonic()
+    started, peak = time.monotonic(), _peak_rss_mib()
     body = as_user("kommune").post("/api/process-instances", json={"process_key": pid}).get_json()
     assert time.monotonic() - started < ANSWER_BOUND
+    assert _peak_rss_mib() - peak < 256, "the serving process grew by the script's memory"
     assert body["status"] == "error", body
     assert any(word in body["error_message"] for word in LIMIT_WORDS), body["error_message"]
 
