@@ -72,7 +72,7 @@ def validated(platform: Platform, session: Session, definition: ProcessDefinitio
     # only what the start form declares, whatever the form says about other keys
     schema = {**schema, "type": "object", "additionalProperties": False}
     try:
-        clean = forms.validate(schema, own)
+        clean = forms.validate(schema, own, {})  # a start has no server-owned values yet
     except Invalid as exc:
         raise Invalid(f"Die Startdaten sind ungültig. {exc.message}", code="start_data_invalid",
                       errors=[{**e, "path": "/data" + e["path"]} for e in exc.errors]) from exc

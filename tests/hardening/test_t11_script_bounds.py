@@ -24,7 +24,7 @@ import pytest
 from app.engine.sandbox import SandboxPool
 from tests.hardening.conftest import TokenUser
 from tests.hardening.test_r7_script_escape import _deploy, _dmn_process, _gateway_process
-from tests.integration.helpers import script_process
+from tests.integration.helpers import script_process, with_start_form
 
 PAYLOADS = {
     "c_call_sum": "sum(map(sum,[range(10**6)]*1500))>0",
@@ -144,8 +144,9 @@ def test_a_memory_bomb_built_step_by_step_is_stopped_by_the_memory_bound(
 
 def test_ordinary_scripts_and_conditions_still_work(as_user):
     pid = "t11_gut"
-    files = {f"{pid}.bpmn": script_process(
-        pid, "summe = sum([1, 2, 3])\nliste = [i * 2 for i in range(5)]\ndel eingabe", lane="kommune")}
+    files = with_start_form(script_process(
+        pid, "summe = sum([1, 2, 3])\nliste = [i * 2 for i in range(5)]\ndel eingabe", lane="kommune"),
+        pid, {"eingabe": {"type": "integer"}})
     assert _deploy(as_user("modeler1"), files).status_code == 201
     body = as_user("kommune").post("/api/process-instances",
                                    json={"process_key": pid, "data": {"eingabe": 1}}).get_json()
