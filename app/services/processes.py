@@ -68,7 +68,7 @@ def start_process(platform: Platform, actor: Actor, process_key: str, business_k
         declared = start_data.ensure_startable(platform, session, definition)
         if not can_start(actor, definition):
             raise Forbidden("Sie dürfen diesen Prozess nicht starten.", code="start_forbidden")
-        data = start_data.validated(platform, session, definition, declared, data)
+        data = start_data.validated(platform, session, definition, declared, data, actor)
         ags = _municipality_for_start(actor, data)
         instance = instances.start(platform, session, actor, definition, business_key, ags, data)
         session.flush()

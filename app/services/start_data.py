@@ -10,7 +10,9 @@ A process declares it with `spiffworkflow:properties` on its (none) start event:
   not offer it.
 
 `municipality_ags` (the case's municipality) is the platform's own start key, accepted for
-every process and checked against the actor (`processes._municipality_for_start`).
+every process and checked against the actor (`processes._municipality_for_start`). A start
+form field that holds a municipality the case acts for is marked `"x-own-municipality": true`:
+a municipality's user may only name one of their own municipalities there.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from app.engine.runtime import start_properties
 from app.models import ProcessDefinition
 
 from . import forms
-from .errors import Invalid
+from .context import Actor
+from .errors import Forbidden, Invalid
 from .instances import forms_of, specs_of
 from .platform import Platform
 
@@ -59,7 +62,7 @@ def ensure_startable(platform: Platform, session: Session,
 
 
 def validated(platform: Platform, session: Session, definition: ProcessDefinition,
-              decl: StartDeclaration, data: dict) -> dict:
+              decl: StartDeclaration, data: dict, actor: Actor) -> dict:
     """The start data checked against the start form (with its defaults); 422 otherwise."""
     own = {k: v for k, v in data.items() if k not in PLATFORM_KEYS}
     platform_values = {k: v for k, v in data.items() if k in PLATFORM_KEYS}
@@ -76,7 +79,23 @@ def validated(platform: Platform, session: Session, definition: ProcessDefinitio
     except Invalid as exc:
         raise Invalid(f"Die Startdaten sind ungültig. {exc.message}", code="start_data_invalid",
                       errors=[{**e, "path": "/data" + e["path"]} for e in exc.errors]) from exc
+    _check_tenancy(schema, clean, actor)
     return {**clean, **platform_values}
+
+
+def _check_tenancy(schema: dict, data: dict, actor: Actor) -> None:
+    """Fields marked `x-own-municipality` name one of the actor's municipalities (staff: any)."""
+    if actor.is_staff:
+        return
+    foreign = [k for k, prop in (schema.get("properties") or {}).items()
+               if isinstance(prop, dict) and prop.get("x-own-municipality") is True
+               and k in data and data[k] not in actor.municipalities]
+    if foreign:
+        raise Forbidden("Sie dürfen nur für Ihre eigene Kommune Vorgänge anlegen.",
+                        code="foreign_municipality",
+                        errors=[{"path": pointer("data", k),
+                                 "message": "Nur eine Ihrer eigenen Kommunen ist zulässig."}
+                                for k in foreign])
 
 
 def _unknown(keys: dict) -> list[dict]:

@@ -103,6 +103,33 @@ def test_a_start_form_is_checked_at_deploy_and_its_required_fields_at_the_start(
     assert r.status_code == 201 and r.get_json()["data"]["laenge"] == 7, r.get_json()
 
 
+def test_a_municipality_named_in_start_data_is_checked_against_the_actor(
+        as_user, platform, demo_ags):
+    """A modelled start field for a municipality (`x-own-municipality`) admits only the actor's own."""
+    from tests.integration.helpers import script_process, with_start_form
+
+    own, other = demo_ags
+    bpmn = script_process("t11_fuer_kommune", "ziel = fuer_ags", lane="kommune").replace(
+        b'value="demo/eskalation.schema.json" />',
+        b'value="demo/eskalation.schema.json" /><spiffworkflow:property name="municipalityExpression" '
+        b'value="ziel" />')
+    files = with_start_form(bpmn, "t11_fuer_kommune",
+                            {"fuer_ags": {"type": "string", "x-own-municipality": True}})
+    assert deploy(as_user("modeler1"), files).status_code == 201
+    kommune, fremd = as_user("kommune"), as_user("kommune-fremd")
+    inbox_before = _group_inbox(fremd)
+    before = fingerprint(platform)
+    r = kommune.post("/api/process-instances", json={"process_key": "t11_fuer_kommune",
+                                                      "data": {"fuer_ags": other}})
+    problem = assert_problem(r, 403)
+    assert problem["code"] == "foreign_municipality" and problem["errors"][0]["path"] == "/data/fuer_ags"
+    assert changed(before, fingerprint(platform)) == {} and _group_inbox(fremd) == inbox_before
+    r = kommune.post("/api/process-instances", json={"process_key": "t11_fuer_kommune",
+                                                      "data": {"fuer_ags": own}})
+    assert r.status_code == 201, r.get_json()
+    assert [t["municipality_ags"] for t in open_tasks(kommune, r.get_json()["id"])] == [own]
+
+
 # ---------------------------------------------------------------- finding 7: called-only processes
 
 @pytest.mark.parametrize("key", INTERNAL)
