@@ -31,7 +31,8 @@ def login():  # noqa: ANN201
     except Unauthenticated as exc:
         return _failed(target, username, exc.message, 401)
     start_session(who)
-    flash(_("Willkommen, %(name)s! Sie sind angemeldet.", name=who.username), "success")
+    name = login_service.display_name(platform(), who) or who.username
+    flash(_("Willkommen, %(name)s! Sie sind angemeldet.", name=name), "success")
     return redirect(target)
 
 

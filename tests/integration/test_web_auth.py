@@ -19,7 +19,9 @@ def test_login_sets_the_session_and_follows_only_local_next(app):
     b.get("/anmelden")
     r = b.post("/anmelden", {"username": "sb1", "password": "demo", "next": "/aufgaben?ansicht=meine"})
     assert r.status_code == 302 and r.headers["Location"] == "/aufgaben?ansicht=meine"
-    assert "Angemeldet als Sabine Bauer (Sachbearbeitung) (sb1)" in text_of(b.get("/").get_data(as_text=True))
+    page = text_of(b.get("/").get_data(as_text=True))
+    assert "Angemeldet als Sabine Bauer (Sachbearbeitung) (sb1)" in page
+    assert "Willkommen, Sabine Bauer (Sachbearbeitung)! Sie sind angemeldet." in page  # not "sb1"
     other = Browser(app)
     other.get("/anmelden")
     r = other.post("/anmelden", {"username": "sb1", "password": "demo", "next": "https://boese.example/"})
