@@ -27,7 +27,7 @@ from app.domain.allocation import (
 from app.domain.destatis import parse_directory
 from app.domain.municipalities import SONDERSTATUS_STAEDTE, Landesteil, Municipality
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "data"  # shipped master data (data/README.md)
 
 LANDESTEIL_BY_RB = {"4": Landesteil.SUED, "5": Landesteil.MITTEL, "6": Landesteil.NORD}
 
