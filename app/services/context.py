@@ -8,6 +8,9 @@ STAFF_GROUPS = frozenset({
     "sachbearbeitung", "gutachter", "spitzenverband", "bewilligung", "prozessverantwortliche",
     "admin",
 })
+TECHNICAL_GROUPS = frozenset({"admin", "sachbearbeitung", "prozessverantwortliche"})
+PLAIN_ERROR = ("Bei der Bearbeitung ist ein technisches Problem aufgetreten. Die Administration "
+               "ist informiert und kümmert sich darum.")
 ROLES = (
     "kommune", "sachbearbeitung", "gutachter", "spitzenverband", "bewilligung",
     "prozessverantwortliche", "admin",
@@ -36,6 +39,18 @@ class Actor:
     @property
     def is_ressort(self) -> bool:
         return any(g.startswith("ressort-") for g in self.groups)
+
+    @property
+    def sees_technical_errors(self) -> bool:
+        """Administration, case workers and process owners read the engine's error text; everyone
+        else (the applying municipality above all) reads a plain message instead."""
+        return bool(self.groups & TECHNICAL_GROUPS)
+
+    def error_text(self, message: str | None) -> str | None:
+        """What this actor reads of a case's or job's error message."""
+        if message is None or self.sees_technical_errors:
+            return message
+        return PLAIN_ERROR
 
     def can_see_municipality(self, ags: str | None) -> bool:
         if self.is_staff:

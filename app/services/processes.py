@@ -106,15 +106,16 @@ def list_instances(platform: Platform, actor: Actor, *, process_key=None, status
         total = session.scalar(select(func.count()).select_from(q.subquery()))
         rows = session.scalars(q.order_by(ProcessInstance.id.desc())
                                .offset((page - 1) * per_page).limit(per_page)).all()
-        return {"items": [summary(r) for r in rows], "total": total, "page": page,
+        return {"items": [summary(r, actor) for r in rows], "total": total, "page": page,
                 "per_page": per_page}
 
 
-def summary(i: ProcessInstance) -> dict:
+def summary(i: ProcessInstance, actor: Actor) -> dict:
     return {
         "id": i.id, "process_key": i.process_key, "business_key": i.business_key,
         "municipality_ags": i.municipality_ags, "status": i.status, "version": i.version,
-        "error_message": i.error_message, "created_at": i.created_at, "updated_at": i.updated_at,
+        "error_message": actor.error_text(i.error_message), "created_at": i.created_at,
+        "updated_at": i.updated_at,
         "completed_at": i.completed_at, "next_timer_at": i.next_timer_at,
     }
 
@@ -131,7 +132,7 @@ def describe(platform: Platform, session: Session, actor: Actor, instance: Proce
     tasks = session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))
         .order_by(HumanTask.id)).all()
-    result = summary(instance)
+    result = summary(instance, actor)
     result["definition"] = {"key": definition.key, "version": definition.version,
                             "name": definition.name}
     result["current_tasks"] = [_task_brief(session, t) for t in tasks]
@@ -142,9 +143,13 @@ def describe(platform: Platform, session: Session, actor: Actor, instance: Proce
             AuditEntry.instance_id == instance.id).order_by(AuditEntry.id)).all()
         result["history"] = [{
             "at": e.at, "user": e.username, "action": e.action, "status_before": e.status_before,
-            "status_after": e.status_after, "message": e.message, "details": e.details,
+            "status_after": e.status_after, "details": e.details,
+            "message": actor.error_text(e.message) if e.status_after in FAILED else e.message,
         } for e in entries]
     return result
+
+
+FAILED = ("error", "incident")
 
 
 def _task_brief(session: Session, t: HumanTask) -> dict:
@@ -194,7 +199,7 @@ def set_status(platform: Platform, actor: Actor, instance_id: int, action: str) 
         instance.updated_at = instances.now()
         audit.record(session, actor, f"instance.{action}", "process_instance", instance.id,
                      instance_id=instance.id, before=before, after=instance.status)
-        return summary(instance)
+        return summary(instance, actor)
 
 
 def retry(platform: Platform, actor: Actor, instance_id: int) -> dict:
@@ -215,4 +220,4 @@ def retry(platform: Platform, actor: Actor, instance_id: int) -> dict:
                                    fixed)
         audit.record(session, actor, "instance.retried", "process_instance", instance.id,
                      instance_id=instance.id, after=instance.status)
-        return summary(instance)
+        return summary(instance, actor)

@@ -249,7 +249,8 @@ def complete(platform: Platform, actor: Actor, task_id: str, data: object) -> di
             completed_task_id=ht.task_id)
         ht.draft = None
         return {"task": brief(ht, {}), "instance": {
-            "id": instance.id, "status": instance.status, "error_message": instance.error_message}}
+            "id": instance.id, "status": instance.status,
+            "error_message": actor.error_text(instance.error_message)}}
 
 
 # --- used by the web UI (drafts, hand-over, follow-up) ------------------------------------------
