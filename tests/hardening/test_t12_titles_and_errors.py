@@ -1,10 +1,22 @@
+# ruff: noqa: F811 - pytest fixtures imported from the support modules
 """Issue 12: every role finishes its work in the browser — a failed case shows the applying
 municipality a plain German message, never the engine's error text; staff still read it."""
 
 from __future__ import annotations
 
+import re
+
+from app.services import inbox
 from app.services.context import PLAIN_ERROR
-from tests.integration.helpers import deploy, script_process, with_start_form
+from tests.integration.helpers import deploy, run_jobs, script_process, with_start_form
+from tests.integration.phase2_support import (  # noqa: F401 - login fixture
+    complete,
+    group,
+    login,
+    one_task,
+    start_application,
+    start_call,
+)
 from tests.integration.web_support import Browser, text_of
 
 
@@ -35,3 +47,28 @@ def test_a_failed_case_shows_the_municipality_a_plain_message_and_staff_the_engi
     assert PLAIN_ERROR in text_of(page)
     assert kommune.get(f"/api/process-instances/{iid}").get_json()["error_message"] == PLAIN_ERROR
 
+
+
+
+def _submitted_cluster_application(login, platform, name: str = "Nordlicht"):  # noqa: ANN001, ANN202
+    start_call(login, platform)
+    members = group("Mittel", "groß")
+    iid, data = start_application(login, members, name=name)
+    lead = login(f"kommune-{members[0]}")
+    complete(lead, one_task(lead, iid, "antrag_erfassen"), data)
+    run_jobs(platform)
+    return iid, members
+
+
+def test_the_partner_confirmations_of_a_cluster_each_name_their_municipality(
+        app, login, platform):  # noqa: ANN001
+    iid, members = _submitted_cluster_application(login, platform)
+    with platform.db.unit_of_work() as session:
+        names = inbox.municipality_names(session, set(members[1:]))
+    for who in (f"kommune-{members[0]}", "sb1"):
+        page = Browser(app, who).get(f"/vorgaenge/{iid}").get_data(as_text=True)
+        rows = [text_of(r) for r in re.findall(r"<tr class=\"kern-table__row\">(.*?)</tr>", page, re.S)
+                if "Teilnahme am Cluster bestätigen" in r]
+        assert len(rows) == 4, rows
+        for ags in members[1:]:
+            assert sum(names[ags] in r for r in rows) == 1, (names[ags], rows)
