@@ -55,7 +55,7 @@ def test_case_page_marks_completed_and_active_elements_and_lists_history_and_hol
     assert "FALL-1 In Bearbeitung" in page
     assert "Aufgabe erledigt: Antrag erfassen" in page and "Vorgang gestartet" in page
     assert "Aufgabe übernommen" in page
-    assert "Fachgutachten abgeben Sachbearbeitung Sabine Bauer (Sachbearbeitung)" in page
+    assert "Fachgutachten abgeben Sachbearbeitung (Auenbach) Sabine Bauer (Sachbearbeitung)" in page
     assert "80.000,00 €" in page and "Verwaltung" in page  # case data with form titles
 
 
