@@ -17,6 +17,8 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(120), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # what lists call the case; set from the case's data after each step (services/case_titles)
+    title: Mapped[str | None] = mapped_column(String(300))
     municipality_ags: Mapped[str | None] = mapped_column(String(8), index=True)
     # running | waiting | completed | error | incident | suspended | terminated
     status: Mapped[str] = mapped_column(String(20), index=True)

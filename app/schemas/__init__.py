@@ -135,6 +135,7 @@ class InstanceSummary(Schema):
     id = fields.Integer()
     process_key = fields.String()
     business_key = fields.String(allow_none=True)
+    title = fields.String()
     municipality_ags = fields.String(allow_none=True)
     status = fields.String()
     version = fields.Integer()

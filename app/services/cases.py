@@ -133,7 +133,8 @@ def task_view(platform: Platform, actor: Actor, task_id: str) -> dict:
             comments=inbox.comments(session, actor, instance.id),
             can_write_internal=inbox.reads_internal_notes(actor),
             case={k: v for k, v in case["data"].items() if k not in INTERNAL_KEYS},
-            business_key=instance.business_key, process_name=definition.name or definition.key,
+            business_key=instance.business_key, case_title=case["title"],
+            process_name=definition.name or definition.key,
             forms=definition.forms or {}, definition_version=definition.version,
             can_upload=not processes.only_participant(actor, instance),
             municipality_name=inbox.municipality_names(

@@ -19,7 +19,7 @@ from app.models import (
     User,
 )
 
-from . import audit, processes, start_data, tasks
+from . import audit, case_titles, processes, start_data, tasks
 from .context import Actor
 from .definitions import can_start
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -99,9 +99,9 @@ def describe_tasks(session: Session, rows: list[HumanTask]) -> list[dict]:
     users = user_names(session, {r.assignee_id for r in rows if r.assignee_id})
     places = municipality_names(session, {r.municipality_ags for r in rows})
     names = process_names(session)
-    instances = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key)
-                                     .where(ProcessInstance.id.in_({r.instance_id for r in rows})))
-                     .all()) if rows else {}
+    instances = {i: (key, case_titles.shown(i, title, key)) for i, key, title in session.execute(
+        select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title)
+        .where(ProcessInstance.id.in_({r.instance_id for r in rows})))} if rows else {}
     current = now()
     items = []
     for r in rows:
@@ -110,7 +110,8 @@ def describe_tasks(session: Session, rows: list[HumanTask]) -> list[dict]:
             assignee_name=users.get(r.assignee_id, {}).get("display_name"),
             municipality_name=places.get(r.municipality_ags),
             process_name=names.get(r.process_key, r.process_key),
-            business_key=instances.get(r.instance_id),
+            business_key=instances.get(r.instance_id, (None, None))[0],
+            case_title=instances.get(r.instance_id, (None, None))[1],
             overdue=bool(r.due_at and r.due_at < current),
             due_soon=bool(r.due_at and current <= r.due_at <= current + SOON),
             follow_up_due=bool(r.follow_up_at and r.follow_up_at <= current),

@@ -35,7 +35,7 @@ from app.models import (
     ServiceJob,
 )
 
-from . import audit, correlation, due_dates, outbox
+from . import audit, case_titles, correlation, due_dates, outbox
 from .context import Actor
 from .errors import Conflict, NotFound
 from .platform import Platform
@@ -192,6 +192,8 @@ def advance(platform: Platform, session: Session, actor: Actor, loaded: Loaded, 
         except AssignmentFailed as exc:  # the engine state is stored; the task has no owner
             error, snapshot = exc, None
     if error is None:
+        workflow = loaded.workflow
+        case_titles.refresh(session, instance, (workflow.last_task or workflow.task_tree).data)
         instance.status = "completed" if snapshot.completed else "running"
         instance.next_timer_at = snapshot.next_timer_at
         instance.error_message = None

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, HumanTask, ProcessDefinition, ProcessInstance, User
 
-from . import audit, instances, start_data
+from . import audit, case_titles, instances, start_data
 from .context import Actor
 from .definitions import can_start, latest
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -113,6 +113,7 @@ def list_instances(platform: Platform, actor: Actor, *, process_key=None, status
 def summary(i: ProcessInstance, actor: Actor) -> dict:
     return {
         "id": i.id, "process_key": i.process_key, "business_key": i.business_key,
+        "title": case_titles.shown(i.id, i.title, i.business_key),
         "municipality_ags": i.municipality_ags, "status": i.status, "version": i.version,
         "error_message": actor.error_text(i.error_message), "created_at": i.created_at,
         "updated_at": i.updated_at,

@@ -72,3 +72,20 @@ def test_the_partner_confirmations_of_a_cluster_each_name_their_municipality(
         assert len(rows) == 4, rows
         for ags in members[1:]:
             assert sum(names[ags] in r for r in rows) == 1, (names[ags], rows)
+
+
+def test_a_cluster_application_is_titled_by_cluster_name_and_file_number(app, login, platform):  # noqa: ANN001
+    iid, members = _submitted_cluster_application(login, platform, name="Nordlicht")
+    detail = login("sb1").get(f"/api/process-instances/{iid}").get_json()
+    aktenzeichen = detail["data"]["aktenzeichen"]
+    title = f"Clusterantrag „Nordlicht“ ({aktenzeichen})"
+    assert detail["title"] == title
+    lead = Browser(app, f"kommune-{members[0]}")
+    for url in (f"/vorgaenge/{iid}", "/vorgaenge", "/"):
+        page = text_of(lead.get(url).get_data(as_text=True))
+        assert title in page and f"Vorgang {iid}" not in page, (url, page[:2000])
+    partner = Browser(app, f"kommune-{members[1]}")
+    task = one_task(login(f"kommune-{members[1]}"), iid, "teilnahme_bestaetigen")
+    for url in (f"/aufgaben/{task['id']}", "/aufgaben?bereich=gruppen"):
+        page = text_of(partner.get(url).get_data(as_text=True))
+        assert title in page and f"Vorgang {iid}" not in page, (url, page[:2000])
