@@ -4,7 +4,11 @@ to prove that a rejected request changed nothing."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, text
@@ -97,3 +101,38 @@ def assert_problem(response, status: int | tuple[int, ...] | None = None) -> dic
     assert isinstance(body, dict) and body.get("code") and body.get("message"), body
     assert isinstance(body.get("errors"), list), body
     return body
+
+
+class TrapServer:
+    """A local HTTP server that answers every GET with `body` and records the paths asked for:
+    a parser or resolver that fetches anything leaves a hit."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        self.hits: list[str] = []
+        trap = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                trap.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def trap_server(body: bytes, content_type: str = "text/plain") -> Iterator[TrapServer]:
+    trap = TrapServer(body, content_type)
+    threading.Thread(target=trap.server.serve_forever, daemon=True).start()
+    try:
+        yield trap
+    finally:
+        trap.server.shutdown()
+        trap.server.server_close()

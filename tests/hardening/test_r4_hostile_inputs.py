@@ -11,16 +11,14 @@ stored and returned verbatim (bound parameters, JSON escaping) and nothing else 
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import urllib.parse
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 
-from tests.hardening.conftest import assert_problem, changed, fingerprint
+from tests.hardening.conftest import assert_problem, changed, fingerprint, trap_server
 from tests.integration.helpers import BPMN_HEAD, open_tasks
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -86,34 +84,16 @@ def test_hostile_request_is_refused_cleanly(entry, client, as_user, platform):
 
 # ---------------------------------------------------------------- XML attacks (deploy endpoint)
 
-class _Trap(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        _Trap.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"<!ENTITY leak 'LEAKED'>")
-
-    def log_message(self, *args) -> None:  # noqa: ANN002
-        pass
-
-
 @pytest.fixture
 def trap():  # noqa: ANN201
     """A local HTTP server that records any request an XML parser might make."""
-    _Trap.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with trap_server(b"<!ENTITY leak 'LEAKED'>") as server:
+        yield server
 
 
 @pytest.mark.parametrize("path", XML_FILES, ids=[p.name for p in XML_FILES])
 def test_hostile_xml_is_refused_without_resolving_anything(path, as_user, platform, trap):
-    content = path.read_bytes().replace(b"__PORT__", str(trap.server_address[1]).encode())
+    content = path.read_bytes().replace(b"__PORT__", str(trap.port).encode())
     files = {path.name: content}
     if path.suffix == ".dmn":
         files["r4_gueltig.bpmn"] = VALID_BPMN  # the DMN must be the only reason to refuse
@@ -124,7 +104,7 @@ def test_hostile_xml_is_refused_without_resolving_anything(path, as_user, platfo
     assert body["errors"] and all(e["message"] and e["path"] for e in body["errors"]), body
     text = json.dumps(body, ensure_ascii=False)
     assert "root:" not in text and "LEAKED" not in text and "Traceback" not in text
-    assert _Trap.hits == []
+    assert trap.hits == []
     assert changed(before, _fp(platform)) == {}
 
 

@@ -16,15 +16,13 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 
 import pytest
 from sqlalchemy import select
 
-from tests.hardening.conftest import assert_problem, changed, fingerprint
+from tests.hardening.conftest import assert_problem, changed, fingerprint, trap_server
 from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks
 from tests.integration.web_support import Browser, definition_ids, forget_new_definitions
 
@@ -94,30 +92,11 @@ def _german(message: str) -> bool:
 
 # ------------------------------------------------------------ finding 2: no fetches, ever
 
-class _Trap(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        _Trap.hits.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/schema+json")
-        self.end_headers()
-        self.wfile.write(b'{"type": "string", "title": "GELADEN"}')
-
-    def log_message(self, *args) -> None:  # noqa: ANN002
-        pass
-
-
 @pytest.fixture
 def trap():  # noqa: ANN201
     """A local HTTP server that records every request a schema resolver might make."""
-    _Trap.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with trap_server(b'{"type": "string", "title": "GELADEN"}', "application/schema+json") as server:
+        yield server
 
 
 REMOTE_FORMS = {
@@ -146,7 +125,7 @@ def test_remote_and_file_references_are_refused_at_deploy_without_fetching(name,
     pid = f"t11_ref_{name}"
     before = fingerprint(platform)
     started = time.monotonic()
-    r = _deploy(as_user("modeler1"), pid, REMOTE_FORMS[name](trap))
+    r = _deploy(as_user("modeler1"), pid, REMOTE_FORMS[name](trap.url))
     assert time.monotonic() - started < BOUND_SECONDS
     body = assert_problem(r, 422)
     assert body["code"] == "definition_invalid", body
@@ -156,7 +135,7 @@ def test_remote_and_file_references_are_refused_at_deploy_without_fetching(name,
     assert any(FORM in e["message"] and e["path"].endswith(f"#{where}") and where in e["message"]
                for e in mine), body
     assert all(_german(e["message"]) for e in mine), body
-    assert _Trap.hits == []
+    assert trap.hits == []
     assert changed(before, fingerprint(platform)) == {}
 
 
@@ -166,7 +145,7 @@ def test_the_modeler_shows_the_refused_reference_before_deploying(app, platform,
     from app.services.errors import Invalid
 
     schema = service.workspace(platform, SYSTEM, "demo_antrag")["forms"]["demo/antrag.schema.json"]
-    schema = {**schema, "properties": {**schema["properties"], "vorhaben": {"$ref": f"{trap}/v.json"}}}
+    schema = {**schema, "properties": {**schema["properties"], "vorhaben": {"$ref": f"{trap.url}/v.json"}}}
     browser = Browser(app, "modeler1")
     r = browser.post("/modellierung/demo_antrag/formular?ref=demo/antrag.schema.json", {
         "text-0": json.dumps(schema, ensure_ascii=False), "text-1": "{}", "_action": "save"})
@@ -178,7 +157,7 @@ def test_the_modeler_shows_the_refused_reference_before_deploying(app, platform,
     with pytest.raises(Invalid) as refused:
         service.deploy(platform, SYSTEM, "demo_antrag")
     assert refused.value.code == "definition_invalid"
-    assert _Trap.hits == []
+    assert trap.hits == []
     assert {k: v for k, v in changed(before, fingerprint(platform)).items() if k != "definition_draft"} == {}
 
 
@@ -199,7 +178,7 @@ def test_a_stored_form_with_a_remote_reference_is_never_fetched_at_completion(as
 
     assert _deploy(as_user("modeler1"), "t11_ref_alt", _form({"a": {"type": "string"}})).status_code == 201
     iid, tid = _started_task(as_user, "t11_ref_alt")
-    for ref in (f"{trap}/schema.json", "file:///etc/passwd", "#/properties/a"):
+    for ref in (f"{trap.url}/schema.json", "file:///etc/passwd", "#/properties/a"):
         with platform.db.unit_of_work() as s:
             row = s.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "t11_ref_alt"))
             row.forms = {FORM: _form({"a": {"$ref": ref}})}
@@ -208,7 +187,7 @@ def test_a_stored_form_with_a_remote_reference_is_never_fetched_at_completion(as
         r = as_user("sb1").post(f"/api/tasks/{tid}/complete", json={"data": {"a": "x"}})
         body = assert_problem(r)
         assert body["code"] == "form_unusable" and _german(body["message"]), body
-        assert _Trap.hits == []
+        assert trap.hits == []
         with platform.db.unit_of_work() as s:
             assert s.scalar(select(HumanTask.completed_at).where(HumanTask.task_id == tid)) is None
     assert [t["id"] for t in open_tasks(as_user("sb1"), iid)] == [tid]

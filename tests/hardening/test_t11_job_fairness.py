@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.config import Settings
-from app.models import AuditEntry, OperatorEffect, ProcessInstance, ServiceJob
+from app.models import AuditEntry, OperatorEffect, ServiceJob
 from app.services import jobs, outbox
 from tests.integration.helpers import deploy
 from tests.integration.phase1_support import (  # noqa: F401 - clean_masterdata is a fixture
@@ -28,20 +28,12 @@ from tests.integration.phase1_support import (  # noqa: F401 - clean_masterdata 
     setup_hessen,
 )
 from tests.integration.test_workers import service_process
-from tests.integration.worker_support import CeleryProcess, wait_for
+from tests.integration.worker_support import CeleryProcess, count_rows, instance_status, wait_for
 
 BULK_JOBS = 200
 TEST_SLOW = 0.25  # seconds per bulk job (tests.operators.slow)
 
 
-def _status(platform, iid: int) -> str:  # noqa: ANN001
-    with platform.db.unit_of_work() as s:
-        return s.get(ProcessInstance, iid).status
-
-
-def _count(platform, model, *where) -> int:  # noqa: ANN001
-    with platform.db.unit_of_work() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def _job(platform, iid: int) -> ServiceJob:  # noqa: ANN001
@@ -101,10 +93,10 @@ def test_interactive_step_does_not_wait_behind_a_bulk_backlog(
     started = time.monotonic()
     iid = _start(sb, "svc_slow")  # a person's step
     assert _job(platform, iid).lane == "interactive"
-    wait_for(lambda: _status(platform, iid) == "completed", 120, 0.05,
+    wait_for(lambda: instance_status(platform, iid) == "completed", 120, 0.05,
              message="interactive job completed")
     waited = time.monotonic() - started
-    open_bulk = _count(platform, ServiceJob, ServiceJob.instance_id.in_(bulk),
+    open_bulk = count_rows(platform, ServiceJob, ServiceJob.instance_id.in_(bulk),
                        ServiceJob.status != "done")
     print(f"\ninteractive service step: {waited:.2f} s with {open_bulk} of {BULK_JOBS} bulk jobs "
           f"still queued ({TEST_SLOW} s each)")
@@ -133,9 +125,9 @@ def test_sigkilled_workers_job_is_taken_over_within_the_default_lease_exactly_on
           f"heartbeat {defaults.JOB_HEARTBEAT_SECONDS} s)")
     assert takeover <= 45, takeover
     (flag_dir / "block").unlink()
-    wait_for(lambda: _status(platform, iid) == "completed", 60, message="completed")
-    assert _count(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
-    assert _count(platform, AuditEntry, AuditEntry.instance_id == iid,
+    wait_for(lambda: instance_status(platform, iid) == "completed", 60, message="completed")
+    assert count_rows(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
+    assert count_rows(platform, AuditEntry, AuditEntry.instance_id == iid,
                   AuditEntry.action == "service.completed") == 1
     assert _job(platform, iid).attempts == 2
 
@@ -155,12 +147,12 @@ def test_alive_operator_running_longer_than_its_lease_is_not_run_twice(
     time.sleep(3 * lease + 2)
     assert _runs(flag_dir, iid) == 1
     (flag_dir / "block").unlink()
-    wait_for(lambda: _status(platform, iid) == "completed", 60, message="completed")
+    wait_for(lambda: instance_status(platform, iid) == "completed", 60, message="completed")
     time.sleep(1)
     assert _runs(flag_dir, iid) == 1
     assert _job(platform, iid).attempts == 1
-    assert _count(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
-    assert _count(platform, AuditEntry, AuditEntry.instance_id == iid,
+    assert count_rows(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
+    assert count_rows(platform, AuditEntry, AuditEntry.instance_id == iid,
                   AuditEntry.action == "service.completed") == 1
 
 

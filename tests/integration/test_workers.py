@@ -7,12 +7,12 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.models import AuditEntry, OperatorEffect, ProcessInstance, ServiceJob
+from app.models import AuditEntry, OperatorEffect, ServiceJob
 from tests.conftest import ROOT
 from tests.integration.helpers import BPMN_HEAD, deploy, open_tasks
-from tests.integration.worker_support import wait_for
+from tests.integration.worker_support import count_rows, instance_status, wait_for
 
 
 def service_process(pid: str, operator: str, boundary_error: bool = False) -> bytes:
@@ -54,14 +54,6 @@ def service_process(pid: str, operator: str, boundary_error: bool = False) -> by
 </bpmn:definitions>""").encode()
 
 
-def _status(platform, iid: int) -> str:  # noqa: ANN001
-    with platform.db.unit_of_work() as s:
-        return s.get(ProcessInstance, iid).status
-
-
-def _count(platform, model, *where) -> int:  # noqa: ANN001
-    with platform.db.unit_of_work() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def _start(login, key: str) -> int:  # noqa: ANN001
@@ -75,7 +67,7 @@ def test_service_task_completes_through_a_real_worker_process(login, platform, c
         "svc_ok", "demo_bescheid")}).status_code == 201
     celery_processes("worker")
     iid = _start(login, "svc_ok")
-    wait_for(lambda: _status(platform, iid) == "completed", 60, message="instance completed")
+    wait_for(lambda: instance_status(platform, iid) == "completed", 60, message="instance completed")
     detail = login("sb1").get(f"/api/process-instances/{iid}").get_json()
     assert detail["data"]["ergebnis"]["aktenzeichen"] == f"DEMO-{iid:06d}"
 
@@ -92,11 +84,11 @@ def test_sigkill_during_operator_then_restart_completes_each_instance_exactly_on
     (flag_dir / "block").unlink()
     celery_processes("worker")
     celery_processes("beat")
-    wait_for(lambda: all(_status(platform, i) == "completed" for i in ids), 120,
+    wait_for(lambda: all(instance_status(platform, i) == "completed" for i in ids), 120,
              message="all instances completed after restart")
     for iid in ids:
-        assert _count(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
-        assert _count(platform, AuditEntry, AuditEntry.instance_id == iid,
+        assert count_rows(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
+        assert count_rows(platform, AuditEntry, AuditEntry.instance_id == iid,
                       AuditEntry.action == "service.completed") == 1
         detail = login("sb1").get(f"/api/process-instances/{iid}").get_json()
         assert detail["data"]["ergebnis"] == {"instance_id": iid, "nummer": iid}
@@ -109,7 +101,7 @@ def test_failing_operator_retries_with_backoff_then_incident_then_api_retry(
     celery_processes("worker")
     celery_processes("beat")
     iid = _start(login, "svc_flaky")
-    wait_for(lambda: _status(platform, iid) == "incident", 60, message="incident")
+    wait_for(lambda: instance_status(platform, iid) == "incident", 60, message="incident")
     with platform.db.unit_of_work() as s:
         job = s.scalar(select(ServiceJob).where(ServiceJob.instance_id == iid))
         retries = s.scalars(select(AuditEntry).where(
@@ -130,7 +122,7 @@ def test_failing_operator_retries_with_backoff_then_incident_then_api_retry(
     (flag_dir / "fixed").touch()
     r = admin.post(f"/api/incidents/{job_id}/retry")
     assert r.status_code == 200, r.get_json()
-    wait_for(lambda: _status(platform, iid) == "completed", 60, message="completed after retry")
+    wait_for(lambda: instance_status(platform, iid) == "completed", 60, message="completed after retry")
     assert admin.get("/api/incidents").get_json() == []
 
 
@@ -140,7 +132,7 @@ def test_backoff_is_exponential(login, platform, celery_processes):
     celery_processes("worker")
     celery_processes("beat")
     iid = _start(login, "svc_flaky")
-    wait_for(lambda: _status(platform, iid) == "incident", 60, message="incident")
+    wait_for(lambda: instance_status(platform, iid) == "incident", 60, message="incident")
     with platform.db.unit_of_work() as s:
         retries = s.scalars(select(AuditEntry).where(
             AuditEntry.instance_id == iid, AuditEntry.action == "service.retry")
@@ -164,7 +156,7 @@ def test_declared_bpmn_error_is_caught_by_boundary_event_not_an_incident(
     sb = login("sb1")
     tasks = wait_for(lambda: open_tasks(sb, iid), 60, message="error path task")
     assert [t["name"] for t in tasks] == ["klaeren"]
-    assert _status(platform, iid) == "running"
+    assert instance_status(platform, iid) == "running"
     detail = sb.get(f"/api/process-instances/{iid}").get_json()
     assert detail["data"]["fehler_code"] == "ABGELEHNT"
 
@@ -189,7 +181,7 @@ def test_timer_due_during_downtime_fires_exactly_once_after_start(
 
     time.sleep(3)
     assert [x["name"] for x in open_tasks(sb, iid)] == ["eskalation"]
-    assert _count(platform, AuditEntry, AuditEntry.instance_id == iid,
+    assert count_rows(platform, AuditEntry, AuditEntry.instance_id == iid,
                   AuditEntry.action == "timer.due") == 1
 
 
@@ -204,9 +196,9 @@ def test_lost_publish_after_commit_is_relayed_and_runs_once(
         assert s.scalar(select(ServiceJob.status).where(ServiceJob.instance_id == iid)) == "sent"
     celery_processes("worker")
     celery_processes("beat")
-    wait_for(lambda: _status(platform, iid) == "completed", 60, message="relayed and completed")
-    assert _count(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
-    assert _count(platform, AuditEntry, AuditEntry.instance_id == iid,
+    wait_for(lambda: instance_status(platform, iid) == "completed", 60, message="relayed and completed")
+    assert count_rows(platform, OperatorEffect, OperatorEffect.instance_id == iid) == 1
+    assert count_rows(platform, AuditEntry, AuditEntry.instance_id == iid,
                   AuditEntry.action == "service.completed") == 1
 
 

@@ -9,6 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import func, select
+
+from app.models import ProcessInstance
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,3 +65,13 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, message: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting: {message}")
+
+
+def instance_status(platform, iid: int) -> str:  # noqa: ANN001
+    with platform.db.unit_of_work() as s:
+        return s.get(ProcessInstance, iid).status
+
+
+def count_rows(platform, model, *where) -> int:  # noqa: ANN001
+    with platform.db.unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
