@@ -33,7 +33,11 @@ def title_of(definition_name: str, process_key: str, data: dict, municipality: s
 
 
 def refresh(session: Session, instance: ProcessInstance, data: dict) -> None:
-    """Set the instance's title from its current data (one small query per step)."""
+    """Set the instance's title from its current data. The title depends on constants of the
+    instance and on two data values only, so a step that leaves those as the title shows them
+    costs no query."""
+    if _up_to_date(instance.title, data):
+        return
     definition_name = session.scalar(select(ProcessDefinition.name).where(
         ProcessDefinition.id == instance.definition_id))
     municipality = session.scalar(select(Municipality.name).where(
@@ -47,6 +51,13 @@ def refresh(session: Session, instance: ProcessInstance, data: dict) -> None:
 def shown(instance_id: int, title: str | None, business_key: str | None) -> str:
     """What lists show for a case (cases from before titles existed have none)."""
     return title or business_key or f"Vorgang {instance_id}"
+
+
+def _up_to_date(title: str | None, data: dict) -> bool:
+    if title is None:
+        return False
+    values = (_text(data.get("aktenzeichen")), _text(data.get("cluster_name")))
+    return all(v is None or v in title for v in values)
 
 
 def _text(value: object) -> str | None:
